@@ -1,0 +1,81 @@
+"""create_app(settings) -> FastAPI; the lifespan opens and closes Services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from crdtpad.api import pads, sync, system
+from crdtpad.config import Settings
+from crdtpad.db import open_db
+from crdtpad.errors import CrdtpadError
+from crdtpad.metrics import Metrics
+from crdtpad.services import Services
+from crdtpad.store.pads import SqlitePadStore
+from crdtpad.sync.connection import ConnectionLimits
+from crdtpad.sync.rooms import RoomLimits, Rooms
+from crdtpad.sync.validate import UpdateLimits
+
+log = logging.getLogger(__name__)
+
+
+def room_limits(settings: Settings) -> RoomLimits:
+    """Room bounds from settings."""
+    return RoomLimits(
+        update=UpdateLimits(max_bytes=settings.max_frame_bytes),
+        max_type_depth=settings.max_type_depth,
+        max_pending_structs=settings.max_pending_structs,
+        max_awareness_bytes=settings.max_awareness_bytes,
+        max_clients=settings.max_clients_per_room,
+        unload_grace_s=settings.unload_grace_s,
+        compact_after_updates=settings.compact_after_updates,
+        compact_after_bytes=settings.compact_after_bytes,
+        compact_interval_s=settings.compact_interval_s,
+        max_batch_updates=settings.max_batch_updates,
+        open_pads=settings.open_pads,
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the ASGI app; nothing is opened until its lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        metrics = Metrics()
+        async with open_db(settings.db_path, settings.sqlite_synchronous) as (writer, reader):
+            store = SqlitePadStore(writer, reader)
+            async with Rooms(store, room_limits(settings), metrics) as rooms:
+                app.state.services = Services(
+                    settings=settings,
+                    store=store,
+                    rooms=rooms,
+                    metrics=metrics,
+                    connection_limits=ConnectionLimits(
+                        queue_messages=settings.send_queue_messages,
+                        queue_bytes=settings.send_queue_bytes,
+                        rate_per_s=settings.rate_messages_per_s,
+                        burst=settings.rate_burst,
+                    ),
+                )
+                log.info("crdtpad ready: data in %s", settings.data_dir)
+                yield
+
+    app = FastAPI(
+        title="crdtpad",
+        version="0.1.0",
+        summary="Real-time collaborative pads: Yjs documents over WebSocket, stored in SQLite.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(CrdtpadError)
+    async def _crdtpad_error(request: Request, exc: CrdtpadError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+
+    app.include_router(system.router)
+    app.include_router(pads.router)
+    app.include_router(sync.router)
+    return app

@@ -1,0 +1,82 @@
+"""Open the SQLite database: PRAGMAs and numbered schema migrations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from crdtpad.errors import CrdtpadError
+
+log = logging.getLogger(__name__)
+
+
+class SchemaError(CrdtpadError):
+    """The database's schema is newer than this crdtpad, or a migration failed."""
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered migrations shipped in ``crdtpad/schema``, in order."""
+    found = []
+    for entry in resources.files("crdtpad").joinpath("schema").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def _connect(path: Path, synchronous: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute(f"PRAGMA synchronous={synchronous}")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
+    """Bring the schema up to date, one transaction per migration; refuse a newer database."""
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    current = int(row[0]) if row else 0
+    known = migrations()
+    latest = known[-1][0] if known else 0
+    if current > latest:
+        raise SchemaError(
+            f"The database {path} has schema version {current}, newer than this crdtpad knows ({latest}); "
+            "upgrade crdtpad or restore a backup."
+        )
+    for number, sql in known:
+        if number <= current:
+            continue
+        log.info("Applying schema migration %04d to %s", number, path)
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            for statement in sql.split(";\n"):
+                if statement.strip():
+                    await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version={number}")
+            await conn.execute("COMMIT")
+        except Exception as exc:
+            await conn.execute("ROLLBACK")
+            raise SchemaError(f"Schema migration {number:04d} failed on {path}: {exc}") from exc
+
+
+@asynccontextmanager
+async def open_db(path: Path, synchronous: str = "FULL") -> AsyncIterator[tuple[aiosqlite.Connection, aiosqlite.Connection]]:
+    """Open a writer and a reader connection to ``path`` (WAL lets them run side by side)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = await _connect(path, synchronous)
+    try:
+        await migrate(writer, path)
+        reader = await _connect(path, synchronous)
+        try:
+            yield writer, reader
+        finally:
+            await reader.close()
+    finally:
+        await writer.close()

@@ -1,0 +1,23 @@
+"""Services: every long-lived object, built in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crdtpad.config import Settings
+from crdtpad.metrics import Metrics
+from crdtpad.store.pads import SqlitePadStore
+from crdtpad.sync.connection import ConnectionLimits
+from crdtpad.sync.rooms import Rooms
+
+
+@dataclass
+class Services:
+    """What request handlers reach through ``deps``."""
+
+    settings: Settings
+    store: SqlitePadStore
+    rooms: Rooms
+    metrics: Metrics
+    connection_limits: ConnectionLimits
+    sockets: set[object] = field(default_factory=set)

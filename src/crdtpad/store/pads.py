@@ -1,0 +1,217 @@
+"""The pad store: pad records, their update log and snapshots, in SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiosqlite
+
+from crdtpad.errors import PadCorrupt
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds, for display fields only (ordering uses sequence numbers)."""
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class PadRecord:
+    """One row of ``pads``."""
+
+    id: str
+    title: str
+    visibility: str
+    owner_id: int | None
+    created_at: int
+    updated_at: int
+    deleted_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDoc:
+    """A pad's persisted Yjs data: a snapshot (maybe none) and the log rows after it, in order."""
+
+    snapshot: bytes | None
+    upto_seq: int
+    updates: tuple[tuple[int, bytes], ...]
+
+    @property
+    def last_seq(self) -> int:
+        """The highest sequence number stored for the pad."""
+        return self.updates[-1][0] if self.updates else self.upto_seq
+
+    @property
+    def log_bytes(self) -> int:
+        """Bytes held in log rows not yet folded into the snapshot."""
+        return sum(len(d) for _, d in self.updates)
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """One update to add to a pad's log."""
+
+    pad_id: str
+    seq: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Compaction:
+    """Replace a pad's snapshot with ``snapshot`` and drop the log rows it folds in."""
+
+    pad_id: str
+    upto_seq: int
+    snapshot: bytes
+
+
+class PadStore(Protocol):
+    """The narrow storage seam rooms and the API use."""
+
+    async def create_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord: ...
+    async def get_pad(self, pad_id: str) -> PadRecord | None: ...
+    async def ensure_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord: ...
+    async def load(self, pad_id: str) -> StoredDoc: ...
+    async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None: ...
+    async def delete_pad(self, pad_id: str) -> None: ...
+
+
+_PAD_COLUMNS = "id, title, visibility, owner_id, created_at, updated_at, deleted_at"
+
+
+class SqlitePadStore:
+    """PadStore on SQLite: writes go through one connection, reads through another."""
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._w = writer
+        self._r = reader
+        # One writer transaction at a time: the batch writer and API calls share the connection.
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+
+    async def create_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord:
+        """Insert a new pad; the id must be unused."""
+        ts = now_ms()
+        async with self._write_lock:
+            await self._w.execute(
+                f"INSERT INTO pads ({_PAD_COLUMNS}) VALUES (?, ?, ?, NULL, ?, ?, NULL)",
+                (pad_id, title, visibility, ts, ts),
+            )
+        return PadRecord(pad_id, title, visibility, None, ts, ts, None)
+
+    async def get_pad(self, pad_id: str) -> PadRecord | None:
+        """The pad record, tombstones included."""
+        async with self._read_lock, self._r.execute(
+            f"SELECT {_PAD_COLUMNS} FROM pads WHERE id = ?", (pad_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return PadRecord(*row) if row else None
+
+    async def ensure_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord:
+        """Create the pad unless a pad (or tombstone) with this id exists; return the record."""
+        ts = now_ms()
+        async with self._write_lock:
+            await self._w.execute(
+                f"INSERT OR IGNORE INTO pads ({_PAD_COLUMNS}) VALUES (?, ?, ?, NULL, ?, ?, NULL)",
+                (pad_id, title, visibility, ts, ts),
+            )
+        record = await self.get_pad(pad_id)
+        assert record is not None
+        return record
+
+    async def count_pads(self) -> int:
+        """Pads not deleted."""
+        async with self._read_lock, self._r.execute(
+            "SELECT count(*) FROM pads WHERE deleted_at IS NULL"
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def load(self, pad_id: str) -> StoredDoc:
+        """Read the snapshot and the log after it in one read transaction, checking every checksum."""
+        async with self._read_lock:
+            await self._r.execute("BEGIN")
+            try:
+                async with self._r.execute(
+                    "SELECT upto_seq, data, crc FROM pad_snapshots WHERE pad_id = ?", (pad_id,)
+                ) as cur:
+                    snap = await cur.fetchone()
+                upto = int(snap[0]) if snap else 0
+                async with self._r.execute(
+                    "SELECT seq, data, crc FROM pad_updates WHERE pad_id = ? AND seq > ? ORDER BY seq",
+                    (pad_id, upto),
+                ) as cur:
+                    rows = await cur.fetchall()
+            finally:
+                await self._r.execute("COMMIT")
+        snapshot: bytes | None = None
+        if snap:
+            snapshot = bytes(snap[1])
+            if zlib.crc32(snapshot) != snap[2]:
+                raise PadCorrupt(f"Pad {pad_id}: the snapshot up to seq {upto} fails its checksum.")
+        updates = []
+        for seq, data, crc in rows:
+            blob = bytes(data)
+            if zlib.crc32(blob) != crc:
+                raise PadCorrupt(f"Pad {pad_id}: log row seq {seq} fails its checksum.")
+            updates.append((int(seq), blob))
+        return StoredDoc(snapshot, upto, tuple(updates))
+
+    async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None:
+        """Append log rows and apply compactions, all in one transaction."""
+        async with self._write_lock:
+            await self._write(appends, compactions)
+
+    async def _write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None:
+        w = self._w
+        await w.execute("BEGIN IMMEDIATE")
+        try:
+            if appends:
+                await w.executemany(
+                    "INSERT INTO pad_updates (pad_id, seq, data, crc) VALUES (?, ?, ?, ?)",
+                    [(a.pad_id, a.seq, a.data, zlib.crc32(a.data)) for a in appends],
+                )
+                ts = now_ms()
+                await w.executemany(
+                    "UPDATE pads SET updated_at = ? WHERE id = ?",
+                    [(ts, pad_id) for pad_id in {a.pad_id for a in appends}],
+                )
+            for c in compactions:
+                # A later compaction never goes back to an older snapshot.
+                await w.execute(
+                    "INSERT INTO pad_snapshots (pad_id, upto_seq, data, crc, created_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(pad_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, "
+                    "crc = excluded.crc, created_at = excluded.created_at "
+                    "WHERE excluded.upto_seq > pad_snapshots.upto_seq",
+                    (c.pad_id, c.upto_seq, c.snapshot, zlib.crc32(c.snapshot), now_ms()),
+                )
+                await w.execute(
+                    "DELETE FROM pad_updates WHERE pad_id = ? AND seq <= "
+                    "(SELECT upto_seq FROM pad_snapshots WHERE pad_id = ?)",
+                    (c.pad_id, c.pad_id),
+                )
+            await w.execute("COMMIT")
+        except BaseException:
+            await w.execute("ROLLBACK")
+            raise
+
+    async def delete_pad(self, pad_id: str) -> None:
+        """Erase the pad's data and leave a tombstone so its id answers "deleted"."""
+        async with self._write_lock:
+            await self._delete_pad(pad_id)
+
+    async def _delete_pad(self, pad_id: str) -> None:
+        w = self._w
+        await w.execute("BEGIN IMMEDIATE")
+        try:
+            await w.execute("DELETE FROM pad_updates WHERE pad_id = ?", (pad_id,))
+            await w.execute("DELETE FROM pad_snapshots WHERE pad_id = ?", (pad_id,))
+            await w.execute("UPDATE pads SET deleted_at = ? WHERE id = ?", (now_ms(), pad_id))
+            await w.execute("COMMIT")
+        except BaseException:
+            await w.execute("ROLLBACK")
+            raise

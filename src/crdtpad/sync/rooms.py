@@ -1,0 +1,506 @@
+"""Rooms: one live Doc per pad; load, validate, apply, persist, then fan out; unload when idle.
+
+The data path for an update: validate (pure, linear) -> structure check (per-room nesting and
+missing dependencies) -> apply to the Doc -> queue the effective update for the batch writer ->
+once committed, merge what the room committed together and send it to every client, the
+sender included (its echo is the "saved" signal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+
+import pycrdt
+
+from crdtpad.errors import (
+    CloseCode,
+    CrdtpadError,
+    InvalidPadId,
+    PadCorrupt,
+    PadDeleted,
+    PadNotFound,
+    StoreUnavailable,
+    UpdateRejected,
+)
+from crdtpad.metrics import Metrics
+from crdtpad.store.pads import Append, Compaction, SqlitePadStore, StoredDoc
+from crdtpad.sync import protocol as p
+from crdtpad.sync.awareness import RoomAwareness
+from crdtpad.sync.connection import Connection
+from crdtpad.sync.structure import Structure
+from crdtpad.sync.validate import UpdateLimits, validate_update
+
+log = logging.getLogger(__name__)
+
+PAD_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+EMPTY_UPDATE = b"\x00\x00"
+
+_NOT_OURS = (asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomLimits:
+    """Per-room bounds and timings."""
+
+    update: UpdateLimits = field(default_factory=UpdateLimits)
+    max_type_depth: int = 64
+    max_pending_structs: int = 1000
+    max_awareness_bytes: int = 64 * 1024
+    max_clients: int = 1000
+    unload_grace_s: float = 5.0
+    compact_after_updates: int = 500
+    compact_after_bytes: int = 1024 * 1024
+    compact_interval_s: float = 10.0
+    max_batch_updates: int = 2000
+    open_pads: bool = False
+
+
+class Room:
+    """One loaded pad. All its methods run on the event loop, so no locks are needed."""
+
+    def __init__(self, pad_id: str, rooms: Rooms) -> None:
+        self.pad_id = pad_id
+        self._rooms = rooms
+        self.limits = rooms.limits
+        self.doc = pycrdt.Doc()
+        self.structure = Structure(self.limits.max_type_depth, self.limits.max_pending_structs)
+        self.awareness = RoomAwareness(self.limits.max_awareness_bytes)
+        self.conns: set[Connection] = set()
+        self.failed = False
+        self.applied_seq = 0
+        self.committed_seq = 0
+        self.log_count = 0
+        self.log_bytes = 0
+        self.empty_since: float | None = time.monotonic()
+        self.snapshot_seq = 0
+        self._unsent: list[tuple[int, bytes]] = []
+        self._log_sizes: list[tuple[int, int]] = []
+        self._progress = asyncio.Event()
+        self._effective: list[bytes] = []
+        self._subscription: pycrdt.Subscription | None = None
+
+    def __repr__(self) -> str:
+        return f"<Room {self.pad_id} conns={len(self.conns)} seq={self.applied_seq}>"
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load(self, stored: StoredDoc) -> None:
+        """Rebuild the Doc from the snapshot and the log; any bad row fails the load loudly."""
+        limits = UpdateLimits(
+            max_bytes=max(self.limits.update.max_bytes, 1 << 30),
+            max_clients=1_000_000,
+            max_structs=100_000_000,
+            max_delete_ranges=100_000_000,
+            max_depth=self.limits.update.max_depth,
+            max_key_bytes=self.limits.update.max_key_bytes,
+            max_root_name_bytes=self.limits.update.max_root_name_bytes,
+        )
+        rows: list[tuple[str, bytes]] = []
+        if stored.snapshot is not None:
+            rows.append((f"snapshot up to seq {stored.upto_seq}", stored.snapshot))
+        rows.extend((f"log row seq {seq}", data) for seq, data in stored.updates)
+        for what, data in rows:
+            try:
+                shape = validate_update(data, limits)
+            except UpdateRejected as exc:
+                raise PadCorrupt(f"Pad {self.pad_id}: the {what} does not validate: {exc}") from None
+            self.structure.absorb(shape)
+            try:
+                self.doc.apply_update(data)
+            except BaseException as exc:
+                if isinstance(exc, _NOT_OURS):
+                    raise
+                raise PadCorrupt(f"Pad {self.pad_id}: the {what} does not apply: {exc}") from None
+        self.applied_seq = self.committed_seq = stored.last_seq
+        self.snapshot_seq = stored.upto_seq
+        self._log_sizes = [(seq, len(data)) for seq, data in stored.updates]
+        self.log_count = len(self._log_sizes)
+        self.log_bytes = stored.log_bytes
+        self._subscription = self.doc.observe(self._on_transaction)
+
+    def _on_transaction(self, event: pycrdt.TransactionEvent) -> None:
+        update = event.update
+        if update != EMPTY_UPDATE:
+            self._effective.append(update)
+
+    # -- membership --------------------------------------------------------------------------
+
+    def join(self, conn: Connection) -> None:
+        """Add a client and start the handshake: our SyncStep1 and the current awareness."""
+        if len(self.conns) >= self.limits.max_clients:
+            raise _RoomFull(f"Pad {self.pad_id} already has {self.limits.max_clients} clients.")
+        self.conns.add(conn)
+        self.empty_since = None
+        conn.send(p.sync_step1(self.doc.get_state()))
+        states = self.awareness.current()
+        if states:
+            conn.send(p.awareness_frame(states))
+
+    def leave(self, conn: Connection) -> None:
+        """Remove a client, tell the others its awareness states are gone."""
+        if conn not in self.conns:
+            if not self.conns:
+                self.empty_since = time.monotonic()
+            return
+        self.conns.discard(conn)
+        removed = self.awareness.release(conn)
+        if removed:
+            self.broadcast(p.awareness_frame(removed))
+        if not self.conns:
+            self.empty_since = time.monotonic()
+
+    def broadcast(self, frame: bytes) -> None:
+        """Queue a frame for every client."""
+        for c in list(self.conns):
+            c.send(frame)
+        self._rooms.metrics.bytes_out.inc(len(frame) * len(self.conns))
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def handle(self, conn: Connection, msg: p.Message) -> None:
+        """Act on one decoded message from ``conn``."""
+        if self.failed:
+            conn.close(CloseCode.INTERNAL_ERROR, "pad failed; reconnect")
+            return
+        if isinstance(msg, p.SyncUpdate | p.SyncStep2):
+            await self.ingest(conn, msg.update, incremental=isinstance(msg, p.SyncUpdate))
+        elif isinstance(msg, p.SyncStep1):
+            await self._answer_step1(conn, msg.state_vector)
+        elif isinstance(msg, p.AwarenessUpdate):
+            accepted = self.awareness.apply(conn, msg.entries)
+            if accepted:
+                self.broadcast(p.awareness_frame(accepted))
+        elif isinstance(msg, p.QueryAwareness):
+            conn.send(p.awareness_frame(self.awareness.current()))
+
+    async def _answer_step1(self, conn: Connection, state_vector: bytes) -> None:
+        diff = self.doc.get_update(state_vector)
+        # Never show a client what is not yet stored.
+        await self.wait_committed(self.applied_seq)
+        conn.send(p.sync_step2(diff))
+
+    async def wait_committed(self, seq: int) -> None:
+        """Return once every update up to ``seq`` is committed (or the room failed)."""
+        while self.committed_seq < seq and not self.failed:
+            await self._progress.wait()
+        if self.failed:
+            raise StoreUnavailable(f"Pad {self.pad_id} failed before its updates were stored.")
+
+    async def ingest(self, conn: Connection, update: bytes, *, incremental: bool) -> None:
+        """Validate, apply and queue one update from ``conn``; raise UpdateRejected if refused."""
+        if conn.read_only:
+            return
+        shape = validate_update(update, self.limits.update)
+        admission = self.structure.admit(shape, incremental=incremental)
+        self._effective.clear()
+        rejected: UpdateRejected | None = None
+        try:
+            self.doc.apply_update(update)
+        except (ValueError, RuntimeError) as exc:
+            # Yrs refused it at integration (e.g. a parent that is not a shared type). Whatever it
+            # did integrate before refusing is in _effective and is stored like any other change.
+            rejected = UpdateRejected(f"The update does not apply to pad {self.pad_id}: {exc}", "integration")
+        except BaseException as exc:
+            if isinstance(exc, _NOT_OURS):
+                raise
+            # A Rust panic (PanicException is a BaseException) leaves the Doc in an unknown state.
+            self.fail("panic", f"Yrs panicked applying an update: {exc!r}")
+            raise UpdateRejected("The update crashed the CRDT engine.", "panic") from None
+        if rejected is None:
+            self.structure.commit(admission)
+        effective = self._effective[:]
+        self._effective.clear()
+        for change in effective:
+            await self._persist(change)
+        self._rooms.metrics.updates_applied.inc()
+        if rejected is not None:
+            raise rejected
+
+    async def _persist(self, change: bytes) -> None:
+        self.applied_seq += 1
+        seq = self.applied_seq
+        self._unsent.append((seq, change))
+        self._log_sizes.append((seq, len(change)))
+        self.log_count += 1
+        self.log_bytes += len(change)
+        await self._rooms.writer.submit(Append(self.pad_id, seq, change), self)
+
+    def on_committed(self, seq: int) -> None:
+        """The writer stored everything up to ``seq``: send it to every client as one update."""
+        if self.failed or seq <= self.committed_seq:
+            self._wake()
+            return
+        self.committed_seq = seq
+        ready = [u for s, u in self._unsent if s <= seq]
+        self._unsent = [(s, u) for s, u in self._unsent if s > seq]
+        if ready:
+            merged = ready[0] if len(ready) == 1 else pycrdt.merge_updates(*ready)
+            self.broadcast(p.sync_update(merged))
+        self._wake()
+
+    def on_compacted(self, upto_seq: int) -> None:
+        """The writer stored a snapshot up to ``upto_seq``: the log before it is gone."""
+        self.snapshot_seq = max(self.snapshot_seq, upto_seq)
+        self._log_sizes = [(s, n) for s, n in self._log_sizes if s > self.snapshot_seq]
+        self.log_count = len(self._log_sizes)
+        self.log_bytes = sum(n for _, n in self._log_sizes)
+
+    def _wake(self) -> None:
+        self._progress.set()
+        self._progress = asyncio.Event()
+
+    def fail(self, reason: str, detail: str) -> None:
+        """Drop the room: close every client with 1011 so they reconnect to a fresh load."""
+        if self.failed:
+            return
+        self.failed = True
+        log.error("Pad %s failed (%s): %s", self.pad_id, reason, detail)
+        self._rooms.metrics.rooms_failed.labels(reason).inc()
+        for c in list(self.conns):
+            c.close(CloseCode.INTERNAL_ERROR, "pad failed; reconnect")
+        self._rooms.forget(self)
+        self._wake()
+
+    def snapshot(self) -> Compaction:
+        """A compaction of everything applied so far."""
+        return Compaction(self.pad_id, self.applied_seq, self.doc.get_update())
+
+    def close_all(self, code: int, reason: str) -> None:
+        """Close every client with ``code``."""
+        for c in list(self.conns):
+            c.close(code, reason)
+
+
+class _RoomFull(CrdtpadError):
+    close_code = CloseCode.TRY_AGAIN_LATER
+
+
+class BatchWriter:
+    """Commits log appends and compactions in batches: one transaction per drain of the queue."""
+
+    def __init__(self, store: SqlitePadStore, metrics: Metrics, max_batch: int) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[Append | Compaction, Room | None]] = asyncio.Queue(max_batch * 4)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._inflight = 0
+
+    async def submit(self, op: Append | Compaction, room: Room | None) -> None:
+        """Queue a write; waits only when the queue is full (backpressure on the readers)."""
+        self._inflight += 1
+        self._idle.clear()
+        await self._queue.put((op, room))
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is written."""
+        await self._idle.wait()
+
+    async def run(self) -> None:
+        """The writer loop; runs until cancelled."""
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
+            self._inflight -= len(batch)
+            if self._inflight == 0:
+                self._idle.set()
+
+    async def _write(self, batch: list[tuple[Append | Compaction, Room | None]]) -> None:
+        appends = [op for op, _ in batch if isinstance(op, Append)]
+        compactions = [op for op, _ in batch if isinstance(op, Compaction)]
+        started = time.perf_counter()
+        try:
+            await self.store.write(appends, compactions)
+        except Exception as exc:
+            log.exception("Commit of %d updates failed", len(appends))
+            for op, room in batch:
+                if room is not None and isinstance(op, Append):
+                    room.fail("store", f"commit failed: {exc}")
+            return
+        self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        self.metrics.commit_batch.observe(len(appends))
+        self.metrics.updates_stored.inc(len(appends))
+        if compactions:
+            self.metrics.compactions.inc(len(compactions))
+        upto: dict[Room, int] = {}
+        for op, room in batch:
+            if room is None:
+                continue
+            if isinstance(op, Append):
+                upto[room] = max(upto.get(room, 0), op.seq)
+            else:
+                room.on_compacted(op.upto_seq)
+        for room, seq in upto.items():
+            room.on_committed(seq)
+
+
+class Rooms:
+    """Every loaded room; loads pads on demand, unloads idle ones, compacts logs in the background."""
+
+    def __init__(self, store: SqlitePadStore, limits: RoomLimits, metrics: Metrics) -> None:
+        self.store = store
+        self.limits = limits
+        self.metrics = metrics
+        self.writer = BatchWriter(store, metrics, limits.max_batch_updates)
+        self._rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Future[Room]] = {}
+        self._accepting = True
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    async def __aenter__(self) -> Rooms:
+        self._tasks = [
+            asyncio.create_task(self.writer.run(), name="crdtpad-writer"),
+            asyncio.create_task(self._janitor(), name="crdtpad-janitor"),
+        ]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.shutdown(CloseCode.GOING_AWAY)
+
+    @property
+    def loaded(self) -> int:
+        """Rooms in memory."""
+        return len(self._rooms)
+
+    def get(self, pad_id: str) -> Room | None:
+        """The loaded room for a pad, if any."""
+        return self._rooms.get(pad_id)
+
+    async def open(self, pad_id: str) -> Room:
+        """The room of ``pad_id``, loading it if needed; concurrent opens share one load."""
+        if not self._accepting:
+            raise _ShuttingDown("The server is shutting down.")
+        if not PAD_ID_RE.fullmatch(pad_id):
+            raise InvalidPadId(f"{pad_id[:80]!r} is not a valid pad id.")
+        room = self._rooms.get(pad_id)
+        if room is not None:
+            room.empty_since = None  # pinned until the caller joins or leaves
+            return room
+        pending = self._loading.get(pad_id)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._loading[pad_id] = pending
+            try:
+                room = await self._load(pad_id)
+            except BaseException as exc:
+                if not pending.done():
+                    pending.set_exception(exc)
+                    pending.exception()  # marks it retrieved for waiters that never came
+                raise
+            else:
+                pending.set_result(room)
+                self._rooms[pad_id] = room
+                self.metrics.rooms_loaded.set(len(self._rooms))
+            finally:
+                self._loading.pop(pad_id, None)
+            return room
+        room = await asyncio.shield(pending)
+        room.empty_since = None
+        return room
+
+    def release(self, room: Room) -> None:
+        """Let a room that was opened without a client unload once idle."""
+        if not room.conns:
+            room.empty_since = time.monotonic()
+
+    async def _load(self, pad_id: str) -> Room:
+        record = await self.store.get_pad(pad_id)
+        if record is None:
+            if not self.limits.open_pads:
+                raise PadNotFound(f"No pad has the id {pad_id}.")
+            record = await self.store.ensure_pad(pad_id, pad_id)
+        if record.deleted_at is not None:
+            raise PadDeleted(f"Pad {pad_id} was deleted.")
+        started = time.perf_counter()
+        stored = await self.store.load(pad_id)
+        room = Room(pad_id, self)
+        room.load(stored)
+        self.metrics.room_loads.inc()
+        self.metrics.room_load_seconds.observe(time.perf_counter() - started)
+        log.info("Pad %s loaded: %d log rows after seq %d", pad_id, len(stored.updates), stored.upto_seq)
+        return room
+
+    def forget(self, room: Room) -> None:
+        """Stop serving ``room`` (it failed or unloaded)."""
+        if self._rooms.get(room.pad_id) is room:
+            del self._rooms[room.pad_id]
+            self.metrics.rooms_loaded.set(len(self._rooms))
+        if room._subscription is not None:
+            room.doc.unobserve(room._subscription)
+            room._subscription = None
+
+    async def compact(self, room: Room) -> None:
+        """Fold the room's log into a snapshot, through the writer so it follows every append."""
+        if room.failed or room.log_count == 0:
+            return
+        await self.writer.submit(room.snapshot(), room)
+
+    async def _janitor(self) -> None:
+        tick = max(0.05, min(1.0, self.limits.unload_grace_s / 2, self.limits.compact_interval_s / 2))
+        last_compact_scan = time.monotonic()
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            for room in list(self._rooms.values()):
+                if room.conns or room.empty_since is None:
+                    continue
+                if now - room.empty_since >= self.limits.unload_grace_s:
+                    await self.unload(room)
+            if now - last_compact_scan >= self.limits.compact_interval_s:
+                last_compact_scan = now
+                for room in list(self._rooms.values()):
+                    if (
+                        room.log_count >= self.limits.compact_after_updates
+                        or room.log_bytes >= self.limits.compact_after_bytes
+                    ):
+                        await self.compact(room)
+
+    async def unload(self, room: Room) -> None:
+        """Flush, compact and drop an idle room."""
+        await room.wait_committed(room.applied_seq)
+        if room.conns or room.empty_since is None:
+            return
+        self.forget(room)
+        await self.compact(room)
+        log.info("Pad %s unloaded", room.pad_id)
+
+    def close_pad(self, pad_id: str, code: int, reason: str) -> None:
+        """Close every client of a pad (deleted, access revoked) and drop the room."""
+        room = self._rooms.get(pad_id)
+        if room is not None:
+            room.close_all(code, reason)
+            self.forget(room)
+
+    async def shutdown(self, code: int) -> None:
+        """Stop accepting, close every socket with ``code``, flush and compact; safe to call twice."""
+        if self._closed:
+            return
+        self._accepting = False
+        for room in list(self._rooms.values()):
+            room.close_all(code, "server shutting down")
+        try:
+            await asyncio.wait_for(self.writer.flush(), 30)
+            for room in list(self._rooms.values()):
+                await self.compact(room)
+            await asyncio.wait_for(self.writer.flush(), 30)
+        except TimeoutError:
+            log.error("Shutdown: the writer did not drain in time")
+        self._closed = True
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+
+class _ShuttingDown(CrdtpadError):
+    close_code = CloseCode.GOING_AWAY
+

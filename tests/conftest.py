@@ -1,0 +1,41 @@
+"""Fixtures: real servers on 127.0.0.1 over real SQLite files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import ServerProcess
+
+
+def _serve(tmp: Path, **env: str) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp / "data", **env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A fresh server of our own (tests that restart or kill it)."""
+    yield from _serve(tmp_path, CRDTPAD_UNLOAD_GRACE_S="0.2")
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for tests that only talk to it; open pads so each test picks its own pad ids."""
+    yield from _serve(tmp_path_factory.mktemp("shared"), CRDTPAD_OPEN_PADS="true", CRDTPAD_UNLOAD_GRACE_S="1")
+
+
+@pytest.fixture(scope="session")
+def node_available() -> None:
+    """Skip nothing: the JS clients are part of the suite, so their absence is an error."""
+    if shutil.which("node") is None:
+        pytest.fail("node is required for the JS client tests")
+    if not (Path(__file__).parent / "js" / "node_modules" / "y-websocket").exists():
+        pytest.fail("tests/js/node_modules is missing: run `make test`, which installs it")

@@ -1,0 +1,296 @@
+"""Real pieces for the tests: a crdtpad server process, a Python Yjs client, the JS provider."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pycrdt
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from crdtpad.sync import protocol as p
+
+ROOT = Path(__file__).resolve().parent.parent
+JS_DIR = ROOT / "tests" / "js"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """``python -m crdtpad serve`` on 127.0.0.1 with its own data dir."""
+
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.data_dir = data_dir
+        self.env = env
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ws_url(self, pad_id: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/sync/{pad_id}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 20.0) -> None:
+        env = {
+            **os.environ,
+            "CRDTPAD_DATA_DIR": str(self.data_dir),
+            "CRDTPAD_PORT": str(self.port),
+            "CRDTPAD_HOST": "127.0.0.1",
+            "CRDTPAD_LOG_LEVEL": "warning",
+            **self.env,
+        }
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "crdtpad", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not become healthy: {self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; the exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def restart(self) -> None:
+        self.terminate()
+        self.start()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def create_pad(self, title: str = "test") -> str:
+        r = httpx.post(f"{self.url}/api/v1/pads", json={"title": title}, timeout=10)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    def text(self, pad_id: str) -> str:
+        r = httpx.get(f"{self.url}/api/v1/pads/{pad_id}/text", timeout=10)
+        assert r.status_code == 200, r.text
+        return str(r.json()["text"])
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll ``predicate`` until it holds; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class YClient:
+    """A Python Yjs client speaking y-websocket: a pycrdt Doc kept in sync over one socket."""
+
+    def __init__(self, url: str, doc: pycrdt.Doc | None = None) -> None:
+        self.url = url
+        self.doc = doc or pycrdt.Doc()
+        self.text = self.doc.get("content", type=pycrdt.Text)
+        self.ws: ClientConnection | None = None
+        self.synced = asyncio.Event()
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.received: list[bytes] = []
+        self.echoes = 0
+        self._task: asyncio.Task[None] | None = None
+        self._remote = False
+        self._sub = self.doc.observe(self._on_change)
+        self.awareness_seen: dict[int, str] = {}
+        self.confirmed_clock = 0
+
+    def all_saved(self) -> bool:
+        """True once the server has echoed (so stored) every local edit."""
+        own = p.read_state_vector(self.doc.get_state()).get(self.doc.client_id, 0)
+        return self.confirmed_clock >= own
+
+    def _on_change(self, event: pycrdt.TransactionEvent) -> None:
+        if self._remote or self.ws is None:
+            return
+        update = event.update
+        ws = self.ws
+        asyncio.get_running_loop().create_task(self._safe_send(ws, p.sync_update(update)))
+
+    async def _safe_send(self, ws: ClientConnection, frame: bytes) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await ws.send(frame)
+
+    async def connect(self, wait_synced: bool = True, timeout: float = 10.0) -> YClient:
+        self.synced.clear()
+        self.close_code = None
+        self.ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout)
+        await self.ws.send(p.sync_step1(self.doc.get_state()))
+        self._task = asyncio.get_running_loop().create_task(self._read())
+        if wait_synced:
+            await asyncio.wait_for(self.synced.wait(), timeout)
+        return self
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        ws = self.ws
+        try:
+            async for frame in ws:
+                assert isinstance(frame, bytes)
+                self.received.append(frame)
+                msg = p.decode_message(frame)
+                if isinstance(msg, p.SyncStep1):
+                    await ws.send(p.sync_step2(self.doc.get_update(msg.state_vector)))
+                elif isinstance(msg, p.SyncStep2 | p.SyncUpdate):
+                    self._remote = True
+                    try:
+                        self.doc.apply_update(msg.update)
+                    finally:
+                        self._remote = False
+                    if isinstance(msg, p.SyncStep2):
+                        self.synced.set()
+                    else:
+                        self.echoes += 1
+                    sv = p.read_state_vector(pycrdt.get_state(msg.update))
+                    mine = sv.get(self.doc.client_id, 0)
+                    self.confirmed_clock = max(self.confirmed_clock, mine)
+                elif isinstance(msg, p.AwarenessUpdate):
+                    for e in msg.entries:
+                        self.awareness_seen[e.client] = e.state
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if ws.close_code is not None:
+                self.close_code = ws.close_code
+                self.close_reason = ws.close_reason or ""
+
+    async def send_raw(self, frame: bytes | str) -> None:
+        assert self.ws is not None
+        await self.ws.send(frame)
+
+    async def wait_closed(self, timeout: float = 10.0) -> int | None:
+        assert self._task is not None
+        await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        return self.close_code
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, 5)
+        self.ws = None
+
+    def type(self, s: str, index: int | None = None) -> None:
+        self.text.insert(len(self.text) if index is None else index, s)
+
+    def __str__(self) -> str:
+        return str(self.text)
+
+
+class NodeClient:
+    """The stock JS ``WebsocketProvider`` in a Node process, driven line by line."""
+
+    def __init__(self, server_url: str, pad_id: str) -> None:
+        self.server_url = server_url
+        self.pad_id = pad_id
+        self.proc: asyncio.subprocess.Process | None = None
+        self.events: list[dict[str, Any]] = []
+        self._replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._next = 0
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> NodeClient:
+        self.proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(JS_DIR / "client.mjs"),
+            self.server_url,
+            self.pad_id,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            event = json.loads(line)
+            self.events.append(event)
+            fut = self._replies.pop(event.get("id", -1), None)
+            if fut is not None and not fut.done():
+                fut.set_result(event)
+
+    async def call(self, op: str, **args: Any) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdin is not None
+        self._next += 1
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._replies[self._next] = fut
+        self.proc.stdin.write((json.dumps({"op": op, "id": self._next, **args}) + "\n").encode())
+        await self.proc.stdin.drain()
+        return await asyncio.wait_for(fut, 10)
+
+    async def text(self) -> str:
+        return str((await self.call("text"))["text"])
+
+    async def wait_event(self, ev: str, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in self.events:
+                if e.get("ev") == ev:
+                    return e
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"node client saw no {ev!r} event: {self.events[-5:]}")
+
+    async def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.returncode is None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.call("quit"), 5)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
