@@ -21,6 +21,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from crdtpad.sync import protocol as p
+from crdtpad.sync.validate import UpdateLimits, validate_update
 
 ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = ROOT / "tests" / "js"
@@ -152,7 +153,8 @@ class YClient:
             return
         update = event.update
         ws = self.ws
-        asyncio.get_running_loop().create_task(self._safe_send(ws, p.sync_update(update)))
+        # Edits may happen while the loop is paused (hypothesis rules): the task runs when it resumes.
+        self._loop.create_task(self._safe_send(ws, p.sync_update(update)))
 
     async def _safe_send(self, ws: ClientConnection, frame: bytes) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
@@ -161,8 +163,10 @@ class YClient:
     async def connect(self, wait_synced: bool = True, timeout: float = 10.0) -> YClient:
         self.synced.clear()
         self.close_code = None
+        self._loop = asyncio.get_running_loop()
         self.ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout)
-        await self.ws.send(p.sync_step1(self.doc.get_state()))
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await self.ws.send(p.sync_step1(self.doc.get_state()))
         self._task = asyncio.get_running_loop().create_task(self._read())
         if wait_synced:
             await asyncio.wait_for(self.synced.wait(), timeout)
@@ -188,9 +192,9 @@ class YClient:
                         self.synced.set()
                     else:
                         self.echoes += 1
-                    sv = p.read_state_vector(pycrdt.get_state(msg.update))
-                    mine = sv.get(self.doc.client_id, 0)
-                    self.confirmed_clock = max(self.confirmed_clock, mine)
+                    for block in validate_update(msg.update, UpdateLimits(max_bytes=1 << 30)).blocks:
+                        if block.client == self.doc.client_id:
+                            self.confirmed_clock = max(self.confirmed_clock, block.end)
                 elif isinstance(msg, p.AwarenessUpdate):
                     for e in msg.entries:
                         self.awareness_seen[e.client] = e.state

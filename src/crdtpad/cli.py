@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from crdtpad.app import create_app
@@ -24,10 +25,14 @@ log = logging.getLogger("crdtpad")
 class _Server(uvicorn.Server):
     """uvicorn, but on SIGTERM our sockets close with 1001 and the log is flushed first."""
 
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
             server.close()
-        services = getattr(self.config.app.state, "services", None)
+        services = getattr(self.app.state, "services", None)
         if services is not None:
             await services.rooms.shutdown(CloseCode.GOING_AWAY)
             for _ in range(100):  # let the socket handlers send their close frames
@@ -56,7 +61,7 @@ def serve(settings: Settings) -> None:
         lifespan="on",
         proxy_headers=False,
     )
-    _Server(config).run()
+    _Server(config, app).run()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the app")
     s.add_argument("--host", help="address to listen on (CRDTPAD_HOST, default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (CRDTPAD_PORT, default 8000)")
-    s.add_argument("--data-dir", type=Path, help="where the database lives (CRDTPAD_DATA_DIR, default ./data)")
+    s.add_argument(
+        "--data-dir", type=Path, help="where the database lives (CRDTPAD_DATA_DIR, default ./data)"
+    )
     s.add_argument(
         "--open-pads",
         action="store_true",
@@ -78,9 +85,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
-    overrides: dict[str, Any] = {
-        k: v for k, v in vars(args).items() if k != "command" and v is not None
-    }
+    overrides: dict[str, Any] = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -88,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
             name = ".".join(str(x) for x in err["loc"])
             print(f"crdtpad: invalid setting {name} = {err.get('input')!r}: {err['msg']}", file=sys.stderr)
         sys.exit(2)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "serve":
         serve(settings)

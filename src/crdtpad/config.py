@@ -23,15 +23,21 @@ class Settings(BaseSettings):
 
     # Storage
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
-    compact_after_updates: int = Field(default=500, ge=1, description="Fold the log into a snapshot past this.")
+    compact_after_updates: int = Field(
+        default=500, ge=1, description="Fold the log into a snapshot past this."
+    )
     compact_after_bytes: int = Field(default=1024 * 1024, ge=1)
     compact_interval_s: float = Field(default=10.0, gt=0)
-    max_batch_updates: int = Field(default=2000, ge=1, description="Most updates committed in one transaction.")
+    max_batch_updates: int = Field(
+        default=2000, ge=1, description="Most updates committed in one transaction."
+    )
 
     # Rooms
     unload_grace_s: float = Field(default=5.0, ge=0, description="Keep an empty room loaded this long.")
     max_frame_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
-    send_queue_messages: int = Field(default=512, ge=1, description="Per-client queue; a full one closes 1013.")
+    send_queue_messages: int = Field(
+        default=512, ge=1, description="Per-client queue; a full one closes 1013."
+    )
     send_queue_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     rate_messages_per_s: float = Field(default=100.0, gt=0)
     rate_burst: int = Field(default=500, ge=1)

@@ -67,7 +67,9 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
 
 
 @asynccontextmanager
-async def open_db(path: Path, synchronous: str = "FULL") -> AsyncIterator[tuple[aiosqlite.Connection, aiosqlite.Connection]]:
+async def open_db(
+    path: Path, synchronous: str = "FULL"
+) -> AsyncIterator[tuple[aiosqlite.Connection, aiosqlite.Connection]]:
     """Open a writer and a reader connection to ``path`` (WAL lets them run side by side)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = await _connect(path, synchronous)

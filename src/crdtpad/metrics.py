@@ -11,7 +11,9 @@ class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.connections = Gauge("crdtpad_connections_open", "Open sync connections.", registry=r)
-        self.connections_total = Counter("crdtpad_connections_accepted", "Sync connections accepted.", registry=r)
+        self.connections_total = Counter(
+            "crdtpad_connections_accepted", "Sync connections accepted.", registry=r
+        )
         self.rooms_loaded = Gauge("crdtpad_rooms_loaded", "Pads loaded in memory.", registry=r)
         self.room_loads = Counter("crdtpad_room_loads", "Pad loads from the store.", registry=r)
         self.room_load_seconds = Histogram(
@@ -39,7 +41,10 @@ class Metrics:
         )
         self.compactions = Counter("crdtpad_compactions", "Log compactions into snapshots.", registry=r)
         self.closes = Counter(
-            "crdtpad_closes", "Sync connections closed by the server, by code.", ["code", "reason"], registry=r
+            "crdtpad_closes",
+            "Sync connections closed by the server, by code.",
+            ["code", "reason"],
+            registry=r,
         )
         self.rejected = Counter(
             "crdtpad_frames_rejected", "Frames refused, by kind of fault.", ["kind"], registry=r

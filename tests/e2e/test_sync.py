@@ -56,7 +56,9 @@ async def test_sender_gets_its_update_back_once_stored(shared_server: ServerProc
 
 
 @pytest.mark.node
-async def test_js_provider_and_python_client_converge(shared_server: ServerProcess, node_available: None) -> None:
+async def test_js_provider_and_python_client_converge(
+    shared_server: ServerProcess, node_available: None
+) -> None:
     pad_id = pad()
     js = await NodeClient(f"ws://127.0.0.1:{shared_server.port}/sync", pad_id).start()
     try:
@@ -76,7 +78,9 @@ async def test_js_provider_and_python_client_converge(shared_server: ServerProce
 
 
 @pytest.mark.node
-async def test_js_provider_refused_pad_stops_reconnecting(server: ServerProcess, node_available: None) -> None:
+async def test_js_provider_refused_pad_stops_reconnecting(
+    server: ServerProcess, node_available: None
+) -> None:
     js = await NodeClient(f"ws://127.0.0.1:{server.port}/sync", "no-such-pad").start()
     try:
         closed = await js.wait_event("close")

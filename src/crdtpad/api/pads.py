@@ -69,7 +69,9 @@ async def create_pad(body: PadCreate, services: ServicesDep) -> PadCreated:
 async def get_pad(pad_id: str, services: ServicesDep) -> PadOut:
     """A pad's metadata."""
     r = await _live_pad(services, pad_id)
-    return PadOut(id=r.id, title=r.title, visibility=r.visibility, created_at=r.created_at, updated_at=r.updated_at)
+    return PadOut(
+        id=r.id, title=r.title, visibility=r.visibility, created_at=r.created_at, updated_at=r.updated_at
+    )
 
 
 @router.get("/{pad_id}/text")

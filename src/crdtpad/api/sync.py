@@ -54,6 +54,10 @@ async def sync_socket(ws: WebSocket, pad_id: str) -> None:
         log.info("Refused a socket for pad %s: %s", pad_id[:80], exc)
         await _close(ws, services, exc.close_code, str(exc), type(exc).__name__)
         return
+    except Exception:
+        log.exception("Pad %s failed to load", pad_id[:80])
+        await _close(ws, services, CloseCode.INTERNAL_ERROR, "the pad failed to load", "load_error")
+        return
     conn = Connection(services.connection_limits)
     try:
         room.join(conn)

@@ -105,9 +105,10 @@ class SqlitePadStore:
 
     async def get_pad(self, pad_id: str) -> PadRecord | None:
         """The pad record, tombstones included."""
-        async with self._read_lock, self._r.execute(
-            f"SELECT {_PAD_COLUMNS} FROM pads WHERE id = ?", (pad_id,)
-        ) as cur:
+        async with (
+            self._read_lock,
+            self._r.execute(f"SELECT {_PAD_COLUMNS} FROM pads WHERE id = ?", (pad_id,)) as cur,
+        ):
             row = await cur.fetchone()
         return PadRecord(*row) if row else None
 
@@ -125,9 +126,10 @@ class SqlitePadStore:
 
     async def count_pads(self) -> int:
         """Pads not deleted."""
-        async with self._read_lock, self._r.execute(
-            "SELECT count(*) FROM pads WHERE deleted_at IS NULL"
-        ) as cur:
+        async with (
+            self._read_lock,
+            self._r.execute("SELECT count(*) FROM pads WHERE deleted_at IS NULL") as cur,
+        ):
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
@@ -183,7 +185,8 @@ class SqlitePadStore:
             for c in compactions:
                 # A later compaction never goes back to an older snapshot.
                 await w.execute(
-                    "INSERT INTO pad_snapshots (pad_id, upto_seq, data, crc, created_at) VALUES (?, ?, ?, ?, ?) "
+                    "INSERT INTO pad_snapshots (pad_id, upto_seq, data, crc, created_at) "
+                    "VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT(pad_id) DO UPDATE SET upto_seq = excluded.upto_seq, data = excluded.data, "
                     "crc = excluded.crc, created_at = excluded.created_at "
                     "WHERE excluded.upto_seq > pad_snapshots.upto_seq",

@@ -12,7 +12,8 @@ import asyncio
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pycrdt
 
@@ -66,8 +67,10 @@ class Room:
         self.pad_id = pad_id
         self._rooms = rooms
         self.limits = rooms.limits
-        self.doc = pycrdt.Doc()
-        self.structure = Structure(self.limits.max_type_depth, self.limits.max_pending_structs)
+        self.doc: pycrdt.Doc[Any] = pycrdt.Doc()
+        self.structure = Structure(
+            max_depth=self.limits.max_type_depth, max_pending=self.limits.max_pending_structs
+        )
         self.awareness = RoomAwareness(self.limits.max_awareness_bytes)
         self.conns: set[Connection] = set()
         self.failed = False
@@ -90,15 +93,7 @@ class Room:
 
     def load(self, stored: StoredDoc) -> None:
         """Rebuild the Doc from the snapshot and the log; any bad row fails the load loudly."""
-        limits = UpdateLimits(
-            max_bytes=max(self.limits.update.max_bytes, 1 << 30),
-            max_clients=1_000_000,
-            max_structs=100_000_000,
-            max_delete_ranges=100_000_000,
-            max_depth=self.limits.update.max_depth,
-            max_key_bytes=self.limits.update.max_key_bytes,
-            max_root_name_bytes=self.limits.update.max_root_name_bytes,
-        )
+        limits = self._stored_limits()
         rows: list[tuple[str, bytes]] = []
         if stored.snapshot is not None:
             rows.append((f"snapshot up to seq {stored.upto_seq}", stored.snapshot))
@@ -121,6 +116,13 @@ class Room:
         self.log_count = len(self._log_sizes)
         self.log_bytes = stored.log_bytes
         self._subscription = self.doc.observe(self._on_transaction)
+
+    def _stored_limits(self) -> UpdateLimits:
+        """Limits for data already admitted once: only the safety bounds, not the policy caps."""
+        u = self.limits.update
+        return replace(
+            u, max_bytes=1 << 31, max_clients=10_000_000, max_structs=1 << 31, max_delete_ranges=1 << 31
+        )
 
     def _on_transaction(self, event: pycrdt.TransactionEvent) -> None:
         update = event.update
@@ -210,10 +212,14 @@ class Room:
             # A Rust panic (PanicException is a BaseException) leaves the Doc in an unknown state.
             self.fail("panic", f"Yrs panicked applying an update: {exc!r}")
             raise UpdateRejected("The update crashed the CRDT engine.", "panic") from None
-        if rejected is None:
-            self.structure.commit(admission)
         effective = self._effective[:]
         self._effective.clear()
+        if rejected is None:
+            self.structure.commit(admission)
+        else:
+            # Keep the tracker equal to what Yrs holds: take in exactly what it integrated.
+            for change in effective:
+                self.structure.absorb(validate_update(change, self._stored_limits()))
         for change in effective:
             await self._persist(change)
         self._rooms.metrics.updates_applied.inc()
@@ -503,4 +509,3 @@ class Rooms:
 
 class _ShuttingDown(CrdtpadError):
     close_code = CloseCode.GOING_AWAY
-

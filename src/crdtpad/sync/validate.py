@@ -141,6 +141,7 @@ def _validate(buf: bytes, limits: UpdateLimits) -> UpdateShape:
             0,
         )
     seen: set[int] = set()
+    known: dict[bytes, tuple[bytes, int]] = {}
     total_structs = 0
     for _ in range(n_blocks):
         block_at = pos
@@ -153,7 +154,11 @@ def _validate(buf: bytes, limits: UpdateLimits) -> UpdateShape:
             raise UpdateRejected(
                 f"The update has more than {limits.max_structs} structs.", "too_large", block_at
             )
+        own_at = pos
         client, pos = _client(buf, pos)
+        own = buf[own_at:pos]
+        if len(own) >= 4:
+            known[own[:4]] = (own, client)
         if client in seen:
             raise UpdateRejected(f"Client {client} has two struct blocks.", "duplicate_client", block_at)
         seen.add(client)
@@ -183,16 +188,16 @@ def _validate(buf: bytes, limits: UpdateLimits) -> UpdateShape:
                 right_origin: ID | None = None
                 parent: str | ID | None = None
                 if info & _HAS_ORIGIN:
-                    origin, pos = _ref_id(buf, pos, client, clock)
+                    origin, pos = _ref_id(buf, pos, client, own, clock, known)
                 if info & _HAS_RIGHT_ORIGIN:
-                    right_origin, pos = _ref_id(buf, pos, client, clock)
+                    right_origin, pos = _ref_id(buf, pos, client, own, clock, known)
                 if not info & 0xC0:
                     # Parent info is present only when neither origin is: otherwise it is inherited.
                     kind_byte = buf[pos]
                     if kind_byte == 1:
                         parent, pos = _string(buf, pos + 1, limits.max_root_name_bytes, "root type name")
                     elif kind_byte == 0:
-                        parent, pos = _ref_id(buf, pos + 1, client, clock)
+                        parent, pos = _ref_id(buf, pos + 1, client, own, clock, known)
                     else:
                         raise UpdateRejected(
                             f"Parent info {kind_byte} is neither 0 (parent id) nor 1 (root name).",
@@ -203,7 +208,7 @@ def _validate(buf: bytes, limits: UpdateLimits) -> UpdateShape:
                         _, pos = _string(buf, pos, limits.max_key_bytes, "map key")
                 is_type = False
                 if ref == 4:  # String: the clock advances by UTF-16 code units
-                    at = pos
+                    length_at = pos
                     b = buf[pos]
                     if b < 0x80:
                         n = b
@@ -213,7 +218,7 @@ def _validate(buf: bytes, limits: UpdateLimits) -> UpdateShape:
                     stop = pos + n
                     if stop > end:
                         raise UpdateRejected(
-                            f"A string of {n} bytes runs past the end of the update.", "truncated", at
+                            f"A string of {n} bytes runs past the end of the update.", "truncated", length_at
                         )
                     try:
                         text = buf[pos:stop].decode()
@@ -385,19 +390,37 @@ def _clock(buf: bytes, pos: int) -> tuple[int, int]:
     return value, after
 
 
-def _ref_id(buf: bytes, pos: int, client: int, clock: int) -> tuple[ID, int]:
+def _ref_id(
+    buf: bytes, pos: int, client: int, own: bytes, clock: int, known: dict[bytes, tuple[bytes, int]]
+) -> tuple[ID, int]:
     """Read an origin or parent ID; it must name something created before the item itself."""
     at = pos
     ref_client = buf[pos]
     if ref_client < 0x80:
         pos += 1
+    elif buf.startswith(own, pos):
+        # Most references name the block's own client: comparing its encoding beats decoding 8 bytes.
+        ref_client = client
+        pos += len(own)
     else:
-        ref_client, pos = _client(buf, pos)
+        # Next most often, the client of another block of the update (a snapshot): look it up by the
+        # first bytes of its encoding, then compare the whole encoding.
+        hit = known.get(buf[pos : pos + 4])
+        if hit is not None and buf.startswith(hit[0], pos):
+            ref_client = hit[1]
+            pos += len(hit[0])
+        else:
+            ref_client, pos = _uint(buf, pos, _U53_BYTES)
+            if ref_client > MAX_CLIENT:
+                raise UpdateRejected(f"Client id {ref_client} is above 2^53-1.", "client_id", at)
     ref_clock = buf[pos]
     if ref_clock < 0x80:
         pos += 1
     else:
-        ref_clock, pos = _clock(buf, pos)
+        clock_at = pos
+        ref_clock, pos = _uint(buf, pos, _U32_BYTES)
+        if ref_clock > MAX_CLOCK:
+            raise UpdateRejected(f"Clock {ref_clock} is above 2^32-1.", "clock", clock_at)
     if ref_client == client and ref_clock >= clock:
         raise UpdateRejected(
             f"The item at clock {clock} of client {client} references clock {ref_clock} of its own client.",
@@ -441,6 +464,7 @@ def _skip_any(buf: bytes, pos: int, count: int, max_depth: int) -> int:
     # bottom entry is the ContentAny list itself, which is not a nesting level.
     left = [count]
     keyed = [False]
+    end = len(buf)
     while True:
         if left[-1] == 0:
             left.pop()
@@ -450,14 +474,14 @@ def _skip_any(buf: bytes, pos: int, count: int, max_depth: int) -> int:
             continue
         left[-1] -= 1
         if keyed[-1]:
-            _, pos = _string(buf, pos, len(buf), "Any object key")
+            pos = _skip_string(buf, pos, end, "Any object key")
         at = pos
         tag = buf[pos]
         pos += 1
-        if tag >= 126 or tag == 121 or tag == 120:  # undefined, null, false, true
+        if tag == 127 or tag == 126 or tag == 121 or tag == 120:  # undefined, null, false, true
             continue
         if tag == 119:  # string
-            _, pos = _string(buf, pos, len(buf), "Any string")
+            pos = _skip_string(buf, pos, end, "Any string")
         elif tag == 124:  # float32
             pos += 4
         elif tag == 123 or tag == 122:  # float64, bigint
@@ -477,8 +501,25 @@ def _skip_any(buf: bytes, pos: int, count: int, max_depth: int) -> int:
             pos += n
         else:
             raise UpdateRejected(f"Any tag {tag} is not assigned.", "any_tag", at)
-        if pos > len(buf):
+        if pos > end:
             raise UpdateRejected("An Any number runs past the end of the update.", "truncated", at)
+
+
+def _skip_string(buf: bytes, pos: int, end: int, what: str) -> int:
+    """Step over a varString of any size, checking its UTF-8."""
+    n = buf[pos]
+    if n < 0x80:
+        start = pos + 1
+    else:
+        n, start = _uint(buf, pos, _U32_BYTES)
+    stop = start + n
+    if stop > end:
+        raise UpdateRejected(f"A {what} of {n} bytes runs past the end of the update.", "truncated", pos)
+    try:
+        buf[start:stop].decode()
+    except UnicodeDecodeError as exc:
+        raise UpdateRejected(f"A {what} is not valid UTF-8.", "utf8", start + exc.start) from None
+    return stop
 
 
 def _skip_varint(buf: bytes, pos: int) -> int:

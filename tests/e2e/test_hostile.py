@@ -1,0 +1,270 @@
+"""No client can hurt another: each bad input closes only its own socket, with its code.
+
+Every test runs while two bystanders type on another pad; afterwards they must still converge,
+and the server must be the same process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pycrdt
+import pytest
+
+from crdtpad.sync import protocol as p
+from tests.support import ServerProcess, YClient, wait_for
+
+MAX_FRAME = 256 * 1024
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = ServerProcess(
+        tmp_path_factory.mktemp("strict") / "data",
+        CRDTPAD_OPEN_PADS="true",
+        CRDTPAD_MAX_FRAME_BYTES=str(MAX_FRAME),
+        CRDTPAD_RATE_MESSAGES_PER_S="50",
+        CRDTPAD_RATE_BURST="100",
+        CRDTPAD_SEND_QUEUE_MESSAGES="64",
+        CRDTPAD_SEND_QUEUE_BYTES=str(1024 * 1024),
+    )
+    server.start()
+    yield server
+    server.kill()
+
+
+def pad() -> str:
+    return "h-" + uuid.uuid4().hex[:12]
+
+
+@contextlib.asynccontextmanager
+async def bystanders(server: ServerProcess) -> AsyncIterator[None]:
+    """Two clients typing on another pad for the whole test; they must converge at the end."""
+    pid = server.pid
+    pad_id = pad()
+    a = await YClient(server.ws_url(pad_id)).connect()
+    b = await YClient(server.ws_url(pad_id)).connect()
+    stop = asyncio.Event()
+
+    async def typing() -> None:
+        i = 0
+        while not stop.is_set():
+            (a if i % 2 else b).type(f"{i % 10}")
+            i += 1
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(typing())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+    await wait_for(lambda: str(a) == str(b) and len(str(a)) > 0, timeout=15, what="bystanders to converge")
+    assert a.close_code is None and b.close_code is None
+    assert server.pid == pid and server.alive()
+    await a.close()
+    await b.close()
+
+
+async def refused(
+    server: ServerProcess, frame: bytes | str, pad_id: str | None = None
+) -> tuple[int | None, str]:
+    """Send one bad frame after a normal handshake; the close code and reason the server answers with."""
+    c = await YClient(server.ws_url(pad_id or pad())).connect()
+    await c.send_raw(frame)
+    code = await c.wait_closed()
+    return code, c.close_reason
+
+
+def one_struct_update(client: int, clock: int, content: bytes, info: int = 0x08) -> bytes:
+    """An update with a single item under the root type "a"; ``content`` follows the parent info."""
+    return (
+        b"\x01\x01"
+        + p.var_uint(client)
+        + p.var_uint(clock)
+        + bytes([info])
+        + b"\x01\x01a"
+        + content
+        + b"\x00"
+    )
+
+
+def nested_any(depth: int) -> bytes:
+    """ContentAny holding one array nested ``depth`` deep (Yrs overflows its stack at ~26,000)."""
+    return one_struct_update(9, 0, b"\x01" + b"\x75\x01" * depth + b"\x7e")
+
+
+async def test_text_frame_closes_1003(strict: ServerProcess) -> None:
+    async with bystanders(strict):
+        code, _ = await refused(strict, "hello")
+    assert code == 1003
+
+
+async def test_oversized_frame_closes_1009(strict: ServerProcess) -> None:
+    async with bystanders(strict):
+        code, reason = await refused(strict, p.sync_update(b"\x00" * (MAX_FRAME + 10)))
+        assert code == 1009 and "exceeds" in reason
+        code, _ = await refused(strict, b"\x00" * (MAX_FRAME * 3))  # cut off by the socket layer
+        assert code == 1009
+
+
+@pytest.mark.parametrize(
+    ("frame", "what"),
+    [
+        (b"\x07", "Unknown message type"),
+        (b"\x00\x05\x00", "Unknown sync message type"),
+        (b"\x00\x02\x05ab", "claims 5 bytes"),
+        (b"\x00\x02\x02\x00\x00\xff", "unexpected bytes follow"),
+        (b"\xff" * 200_000, "longer than 5 bytes"),
+        (b"\x00\x80\x00", "not minimally encoded"),
+        (b"\x02\x00\x00", "auth"),
+        (b"\x01\x06\x01\x01\x01\x02{x", "JSON"),
+    ],
+)
+async def test_malformed_message_closes_4400(strict: ServerProcess, frame: bytes, what: str) -> None:
+    async with bystanders(strict):
+        code, reason = await refused(strict, frame)
+    assert code == 4400
+    assert what in reason
+
+
+@pytest.mark.parametrize(
+    ("update", "kind"),
+    [
+        (nested_any(26_000), "nested"),
+        (nested_any(65), "nested"),
+        (one_struct_update(2**53, 0, b"\x01\x7e"), "client"),
+        (one_struct_update(1, 2**32 - 1, b"\x02\x7e\x7e"), "clock"),
+        (one_struct_update(1, 0, b"\x02\x7e"), "truncated"),
+        (one_struct_update(1, 0, b"\x01\x7e") + b"\x00", "trailing"),
+        (one_struct_update(1, 0, b"\x01\x02[1]", info=0x02), "JSON content"),
+    ],
+)
+async def test_invalid_update_closes_4400_and_stores_nothing(
+    strict: ServerProcess, update: bytes, kind: str
+) -> None:
+    async with bystanders(strict):
+        pad_id = pad()
+        keeper = await YClient(strict.ws_url(pad_id)).connect()
+        keeper.type("kept")
+        await wait_for(keeper.all_saved)
+        code, _ = await refused(strict, p.sync_update(update), pad_id)
+        assert code == 4400, kind
+        assert strict.text(pad_id) == "kept"
+        assert keeper.close_code is None
+        await keeper.close()
+    fresh = await YClient(strict.ws_url(pad_id)).connect()
+    assert str(fresh) == "kept"
+    await fresh.close()
+
+
+async def test_deeply_nested_value_is_rejected_fast(strict: ServerProcess) -> None:
+    """The ~52 KB update that segfaults Yrs never reaches it."""
+    frame = p.sync_update(nested_any(26_000))
+    assert 50_000 < len(frame) < 60_000
+    async with bystanders(strict):
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        code, reason = await refused(strict, frame)
+        assert code == 4400 and "nest" in reason.lower()
+        assert loop.time() - started < 5
+
+
+async def test_shared_types_nested_one_level_per_update_stop_at_limit(strict: ServerProcess) -> None:
+    async with bystanders(strict):
+        c = YClient(strict.ws_url(pad()))
+        await c.connect()
+        doc = pycrdt.Doc()
+        root = doc.get("a", type=pycrdt.Array)
+        cur: pycrdt.Array[object] = root
+        depth = 0
+        while c.close_code is None and depth < 80:
+            before = doc.get_state()
+            cur.append(pycrdt.Array())
+            cur = cur[len(cur) - 1]
+            depth += 1
+            await c.send_raw(p.sync_update(doc.get_update(before)))
+            await asyncio.sleep(0.005)
+        await c.wait_closed()
+        assert c.close_code == 4400
+        assert "depth" in c.close_reason.lower() or "deep" in c.close_reason.lower()
+        assert depth <= 66
+
+
+async def test_rate_limit_closes_4429(strict: ServerProcess) -> None:
+    async with bystanders(strict):
+        c = await YClient(strict.ws_url(pad())).connect()
+        for _ in range(400):
+            try:
+                await c.send_raw(p.sync_step2(b"\x00\x00"))  # valid, and answered with nothing
+            except Exception:
+                break
+        assert await c.wait_closed() == 4429
+
+
+async def test_awareness_for_another_clients_id_is_dropped(strict: ServerProcess) -> None:
+    pad_id = pad()
+    a = await YClient(strict.ws_url(pad_id)).connect()
+    b = await YClient(strict.ws_url(pad_id)).connect()
+    mine = p.AwarenessEntry(1111, 1, '{"user":{"name":"A"}}')
+    await a.send_raw(p.awareness_frame([mine]))
+    await wait_for(lambda: b.awareness_seen.get(1111) == mine.state, what="b to see a's state")
+    forged = p.AwarenessEntry(1111, 5, '{"user":{"name":"forged"}}')
+    await b.send_raw(p.awareness_frame([forged]))
+    await b.send_raw(p.awareness_frame([p.AwarenessEntry(2222, 1, '{"user":{"name":"B"}}')]))
+    await wait_for(lambda: a.awareness_seen.get(2222) is not None, what="a to see b's own state")
+    assert a.awareness_seen[1111] == mine.state  # the forgery never went out
+    await a.close()
+    await wait_for(lambda: b.awareness_seen.get(1111) == "null", what="a's state removed when a left")
+    await b.close()
+
+
+async def test_slow_consumer_is_closed_1013(strict: ServerProcess) -> None:
+    """A client that stops reading is cut off; it does not make the server buffer forever."""
+    pad_id = pad()
+    async with bystanders(strict):
+        sleeper = _raw_socket_that_never_reads(strict.port, pad_id)
+        writer = await YClient(strict.ws_url(pad_id)).connect()
+        for i in range(90):  # 9 MB, more than the kernel buffers and our 1 MiB queue together
+            writer.type(f"{i:04d}" + "x" * 100_000)
+            await asyncio.sleep(0.02)
+            if i % 10 == 0 and _closes(strict, "1013") > 0:
+                break
+        await wait_for(lambda: _closes(strict, "1013") > 0, timeout=20, what="the slow consumer to be closed")
+        assert writer.close_code is None
+        await writer.close()
+        sleeper.close()
+
+
+def _closes(server: ServerProcess, code: str) -> float:
+    total = 0.0
+    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
+        if line.startswith("crdtpad_closes_total{") and f'code="{code}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _raw_socket_that_never_reads(port: int, pad_id: str) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(
+        (
+            f"GET /sync/{pad_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    return s
+
+
+async def test_unknown_pad_and_bad_ids(strict: ServerProcess, tmp_path: Path) -> None:
+    async with bystanders(strict):
+        c = await YClient(strict.ws_url("a/b/c")).connect(wait_synced=False)
+        assert await c.wait_closed() == 4400
+        c = await YClient(strict.ws_url("x" * 65)).connect(wait_synced=False)
+        assert await c.wait_closed() == 4400
