@@ -77,5 +77,5 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(system.router)
     app.include_router(pads.router)
-    app.include_router(sync.router)
+    app.add_middleware(sync.SyncRouter, services=lambda: app.state.services)
     return app

@@ -53,6 +53,7 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         log_level=settings.log_level,
         # Frames up to twice the limit reach our handler, which closes 1009 and counts it.
+        ws=settings.ws_backend,
         ws_max_size=settings.max_frame_bytes * 2,
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,

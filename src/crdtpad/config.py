@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_clients_per_room: int = Field(default=1000, ge=1)
     ws_ping_interval_s: float = Field(default=20.0, gt=0)
     ws_ping_timeout_s: float = Field(default=20.0, gt=0)
+    ws_backend: Literal["websockets-sansio", "websockets"] = Field(
+        default="websockets-sansio", description="uvicorn's WebSocket implementation."
+    )
     ws_per_message_deflate: bool = Field(
         default=False, description="Offer permessage-deflate (fewer bytes, more memory and CPU per socket)."
     )

@@ -1,16 +1,19 @@
-"""The y-websocket endpoint: ``ws://HOST/sync/{pad_id}``.
+"""The y-websocket endpoint, ``ws://HOST/sync/{pad_id}``, as plain ASGI.
 
-Refusals accept the socket and then close it with a 4xxx code: an HTTP rejection makes the
-stock client retry forever, while 4400-4499 stop it.
+It sits in front of the FastAPI router (no per-socket dependency injection, exception
+middleware frames or task group), because an idle client's memory is most of what a loaded pad
+costs. Refusals accept the socket and then close it with a 4xxx code: an HTTP rejection makes
+the stock client retry forever, while 4400-4499 stop it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from typing import Any
 
-import anyio
-from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crdtpad.errors import CloseCode, CrdtpadError, ProtocolError
 from crdtpad.services import Services
@@ -20,116 +23,164 @@ from crdtpad.sync.rooms import Room
 
 log = logging.getLogger(__name__)
 
-router = APIRouter()
-
+PREFIX = "/sync/"
 _TYPE_NAMES = {0: "sync", 1: "awareness", 2: "auth", 3: "query_awareness"}
+CLOSE_TIMEOUT_S = 5.0
 
 
 def _reason(text: str) -> str:
     """A close reason within the protocol's 123-byte limit."""
-    raw = text.encode("utf-8")[:120]
-    return raw.decode("utf-8", errors="ignore")
+    return text.encode("utf-8")[:120].decode("utf-8", errors="ignore")
 
 
-async def _close(ws: WebSocket, services: Services, code: int, reason: str, kind: str) -> None:
-    services.metrics.closes.labels(str(code), kind).inc()
-    if ws.client_state != WebSocketState.CONNECTED:
-        return
-    with anyio.move_on_after(5):
+class SyncRouter:
+    """ASGI middleware: ``/sync/...`` WebSockets are served here, everything else by ``app``."""
+
+    def __init__(self, app: ASGIApp, services: Any) -> None:
+        self.app = app
+        self._services = services  # a callable returning Services once the lifespan opened them
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"].startswith(PREFIX):
+            await _Socket(self._services(), scope, receive, send).serve()
+        else:
+            await self.app(scope, receive, send)
+
+
+class _Socket:
+    """One client's ASGI conversation."""
+
+    def __init__(self, services: Services, scope: Scope, receive: Receive, send: Send) -> None:
+        self.services = services
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.conn: Connection | None = None
+        self.sender: asyncio.Task[None] | None = None
+        self.closed = False
+
+    async def serve(self) -> None:
+        services = self.services
+        if (await self.receive())["type"] != "websocket.connect":
+            return
+        await self.send({"type": "websocket.accept"})
+        services.metrics.connections_total.inc()
+        pad_id = self.scope["path"][len(PREFIX) :]
         try:
-            await ws.close(code, _reason(reason))
-        except (RuntimeError, OSError, WebSocketDisconnect):
-            pass
-
-
-@router.websocket("/sync/{pad_id:path}")
-async def sync_socket(ws: WebSocket, pad_id: str) -> None:
-    """Serve one y-websocket client on one pad."""
-    services: Services = ws.app.state.services
-    await ws.accept()
-    services.metrics.connections_total.inc()
-    try:
-        room = await services.rooms.open(pad_id)
-    except CrdtpadError as exc:
-        log.info("Refused a socket for pad %s: %s", pad_id[:80], exc)
-        await _close(ws, services, exc.close_code, str(exc), type(exc).__name__)
-        return
-    except Exception:
-        log.exception("Pad %s failed to load", pad_id[:80])
-        await _close(ws, services, CloseCode.INTERNAL_ERROR, "the pad failed to load", "load_error")
-        return
-    conn = Connection(services.connection_limits)
-    try:
-        room.join(conn)
-    except CrdtpadError as exc:
-        services.rooms.release(room)
-        await _close(ws, services, exc.close_code, str(exc), type(exc).__name__)
-        return
-    services.sockets.add(conn)
-    services.metrics.connections.inc()
-    kind = "normal"
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_send_loop, ws, conn, services)
-            tg.start_soon(_receive_loop, ws, conn, room, services)
-            await conn.closed.wait()
-            tg.cancel_scope.cancel()
-    finally:
-        room.leave(conn)
-        services.sockets.discard(conn)
-        services.metrics.connections.dec()
-    if conn.close_code is not None and conn.close_code != CloseCode.NORMAL:
-        kind = conn.close_kind
-        await _close(ws, services, conn.close_code, conn.close_reason, kind)
-
-
-async def _send_loop(ws: WebSocket, conn: Connection, services: Services) -> None:
-    try:
-        while True:
-            for frame in await conn.next_frames():
-                await ws.send_bytes(frame)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        conn.peer_gone()
-
-
-async def _receive_loop(ws: WebSocket, conn: Connection, room: Room, services: Services) -> None:
-    metrics = services.metrics
-    max_frame = services.settings.max_frame_bytes
-    while True:
-        try:
-            message = await ws.receive()
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            conn.peer_gone()
-            return
-        if message["type"] == "websocket.disconnect":
-            conn.peer_gone()
-            return
-        data = message.get("bytes")
-        if data is None:
-            metrics.rejected.labels("text_frame").inc()
-            conn.close(CloseCode.UNSUPPORTED_DATA, "text frames are not part of the protocol", "text_frame")
-            return
-        metrics.bytes_in.inc(len(data))
-        if len(data) > max_frame:
-            metrics.rejected.labels("frame_too_big").inc()
-            conn.close(
-                CloseCode.MESSAGE_TOO_BIG, f"frame of {len(data)} bytes exceeds {max_frame}", "frame_too_big"
-            )
-            return
-        try:
-            conn.take_token()
-            msg = p.decode_message(data)
-            metrics.messages_in.labels(_TYPE_NAMES.get(data[0], "other")).inc()
-            await room.handle(conn, msg)
-        except ProtocolError as exc:
-            metrics.rejected.labels(exc.kind).inc()
-            log.info("Pad %s: closing connection %d: %s", room.pad_id, conn.id, exc)
-            conn.close(exc.close_code, str(exc), exc.kind)
-            return
+            room = await services.rooms.open(pad_id)
         except CrdtpadError as exc:
-            conn.close(exc.close_code, str(exc), type(exc).__name__)
+            log.info("Refused a socket for pad %s: %s", pad_id[:80], exc)
+            await self._close_now(exc.close_code, str(exc), type(exc).__name__)
+            await self._drain_until_disconnect()
             return
-        except Exception as exc:
-            log.exception("Pad %s: unexpected error handling a message", room.pad_id)
-            room.fail("error", repr(exc))
+        except Exception:
+            log.exception("Pad %s failed to load", pad_id[:80])
+            await self._close_now(CloseCode.INTERNAL_ERROR, "the pad failed to load", "load_error")
+            await self._drain_until_disconnect()
             return
+        conn = self.conn = Connection(services.connection_limits, self._wake)
+        try:
+            room.join(conn)
+        except CrdtpadError as exc:
+            services.rooms.release(room)
+            await self._close_now(exc.close_code, str(exc), type(exc).__name__)
+            await self._drain_until_disconnect()
+            return
+        services.sockets.add(conn)
+        services.metrics.connections.inc()
+        try:
+            await self._receive_loop(room, conn)
+        finally:
+            room.leave(conn)
+            services.sockets.discard(conn)
+            services.metrics.connections.dec()
+            if self.sender is not None and not self.sender.done():
+                self.sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.sender
+
+    # -- sending: a task only while there is something to send ---------------------------------
+
+    def _wake(self) -> None:
+        conn = self.conn
+        if conn is None or self.closed:
+            return
+        if self.sender is None or self.sender.done():
+            self.sender = asyncio.get_running_loop().create_task(self._send_loop(conn))
+        elif conn.close_code is not None and conn.close_code != CloseCode.NORMAL:
+            # The sender may be stuck on a client that stopped reading: stop it and close instead.
+            self.sender.cancel()
+            self.sender = asyncio.get_running_loop().create_task(self._send_loop(conn))
+
+    async def _send_loop(self, conn: Connection) -> None:
+        metrics = self.services.metrics
+        try:
+            while conn.queue and conn.close_code is None:
+                for frame in conn.take():
+                    await self.send({"type": "websocket.send", "bytes": frame})
+                    metrics.bytes_out.inc(len(frame))
+            if conn.close_code is not None and conn.close_code != CloseCode.NORMAL:
+                await self._close_now(conn.close_code, conn.close_reason, conn.close_kind)
+        except (OSError, RuntimeError):
+            conn.peer_gone()
+        finally:
+            if self.sender is asyncio.current_task():
+                self.sender = None  # an idle client keeps no finished task around
+
+    async def _close_now(self, code: int, reason: str, kind: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.services.metrics.closes.labels(str(code), kind).inc()
+        with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.send({"type": "websocket.close", "code": code, "reason": _reason(reason)})
+
+    async def _drain_until_disconnect(self) -> None:
+        with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                while (await self.receive())["type"] != "websocket.disconnect":
+                    pass
+
+    # -- receiving ------------------------------------------------------------------------------
+
+    async def _receive_loop(self, room: Room, conn: Connection) -> None:
+        metrics = self.services.metrics
+        max_frame = self.services.settings.max_frame_bytes
+        while True:
+            message: Message = await self.receive()
+            if message["type"] == "websocket.disconnect":
+                conn.peer_gone()
+                return
+            if conn.close_code is not None:
+                continue  # closing: wait for the peer's answer, ignore what it still sends
+            data = message.get("bytes")
+            if data is None:
+                metrics.rejected.labels("text_frame").inc()
+                conn.close(
+                    CloseCode.UNSUPPORTED_DATA, "text frames are not part of the protocol", "text_frame"
+                )
+                continue
+            metrics.bytes_in.inc(len(data))
+            if len(data) > max_frame:
+                metrics.rejected.labels("frame_too_big").inc()
+                conn.close(
+                    CloseCode.MESSAGE_TOO_BIG,
+                    f"frame of {len(data)} bytes exceeds {max_frame}",
+                    "frame_too_big",
+                )
+                continue
+            try:
+                conn.take_token()
+                msg = p.decode_message(data)
+                metrics.messages_in.labels(_TYPE_NAMES.get(data[0], "other")).inc()
+                await room.handle(conn, msg)
+            except ProtocolError as exc:
+                metrics.rejected.labels(exc.kind).inc()
+                log.info("Pad %s: closing connection %d: %s", room.pad_id, conn.id, exc)
+                conn.close(exc.close_code, str(exc), exc.kind)
+            except CrdtpadError as exc:
+                conn.close(exc.close_code, str(exc), type(exc).__name__)
+            except Exception as exc:
+                log.exception("Pad %s: unexpected error handling a message", room.pad_id)
+                room.fail("error", repr(exc))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crdtpad.errors import CloseCode, RateLimited
@@ -25,9 +24,15 @@ class ConnectionLimits:
 
 
 class Connection:
-    """A client in a room. The transport drains ``next_frames`` and watches ``closed``."""
+    """A client in a room: frames queue here, and ``wake`` tells the transport to drain them.
 
-    def __init__(self, limits: ConnectionLimits, *, read_only: bool = False) -> None:
+    The transport (api/sync.py) runs a sender task only while there is something to send, so an
+    idle client costs no task.
+    """
+
+    def __init__(
+        self, limits: ConnectionLimits, wake: Callable[[], None], *, read_only: bool = False
+    ) -> None:
         self.id = next(_ids)
         self.limits = limits
         self.read_only = read_only
@@ -35,10 +40,9 @@ class Connection:
         self.close_code: int | None = None
         self.close_reason = ""
         self.close_kind = ""
-        self.closed = asyncio.Event()
-        self._queue: deque[bytes] = deque()
+        self.queue: list[bytes] = []
         self._queued_bytes = 0
-        self._ready = asyncio.Event()
+        self._wake = wake
         self._tokens = float(limits.burst)
         self._refilled = time.monotonic()
 
@@ -50,22 +54,20 @@ class Connection:
         if self.close_code is not None:
             return
         if (
-            len(self._queue) >= self.limits.queue_messages
+            len(self.queue) >= self.limits.queue_messages
             or self._queued_bytes + len(frame) > self.limits.queue_bytes
         ):
             self.close(CloseCode.TRY_AGAIN_LATER, "slow consumer: send queue full", "slow_consumer")
             return
-        self._queue.append(frame)
+        self.queue.append(frame)
         self._queued_bytes += len(frame)
-        self._ready.set()
+        self._wake()
 
-    async def next_frames(self) -> list[bytes]:
-        """Wait for queued frames and take them all."""
-        await self._ready.wait()
-        frames = list(self._queue)
-        self._queue.clear()
+    def take(self) -> list[bytes]:
+        """Every queued frame, oldest first."""
+        frames = list(self.queue)
+        self.queue.clear()
         self._queued_bytes = 0
-        self._ready.clear()
         return frames
 
     def close(self, code: int, reason: str, kind: str = "server") -> None:
@@ -74,15 +76,17 @@ class Connection:
             self.close_code = code
             self.close_reason = reason
             self.close_kind = kind
-            self._queue.clear()
+            self.queue.clear()
             self._queued_bytes = 0
-            self.closed.set()
+            self._wake()
 
     def peer_gone(self) -> None:
-        """The peer closed or the socket broke."""
+        """The peer closed or the socket broke: nothing more to send."""
         if self.close_code is None:
             self.close_code = CloseCode.NORMAL
-            self.closed.set()
+            self.close_kind = "peer"
+            self.queue.clear()
+            self._queued_bytes = 0
 
     def take_token(self) -> None:
         """Charge one message to the rate limit; raise RateLimited when it is spent."""

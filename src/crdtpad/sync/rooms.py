@@ -82,7 +82,7 @@ class Room:
         self.snapshot_seq = 0
         self._unsent: list[tuple[int, bytes]] = []
         self._log_sizes: list[tuple[int, int]] = []
-        self._progress = asyncio.Event()
+        self._progress: asyncio.Event | None = None  # made only when someone waits
         self._effective: list[bytes] = []
         self._subscription: pycrdt.Subscription | None = None
 
@@ -188,6 +188,8 @@ class Room:
     async def wait_committed(self, seq: int) -> None:
         """Return once every update up to ``seq`` is committed (or the room failed)."""
         while self.committed_seq < seq and not self.failed:
+            if self._progress is None:
+                self._progress = asyncio.Event()
             await self._progress.wait()
         if self.failed:
             raise StoreUnavailable(f"Pad {self.pad_id} failed before its updates were stored.")
@@ -256,8 +258,9 @@ class Room:
         self.log_bytes = sum(n for _, n in self._log_sizes)
 
     def _wake(self) -> None:
-        self._progress.set()
-        self._progress = asyncio.Event()
+        if self._progress is not None:
+            self._progress.set()
+            self._progress = None
 
     def fail(self, reason: str, detail: str) -> None:
         """Drop the room: close every client with 1011 so they reconnect to a fresh load."""
