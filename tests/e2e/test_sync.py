@@ -6,6 +6,7 @@ import asyncio
 import random
 import sqlite3
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -227,3 +228,57 @@ async def test_healthz_and_metrics(shared_server: ServerProcess) -> None:
         "crdtpad_commit_seconds_bucket",
     ]:
         assert series in text
+
+
+@pytest.mark.node
+@pytest.mark.slow
+async def test_js_provider_stays_connected_while_idle(shared_server: ServerProcess, node_available: None) -> None:
+    """The stock client reconnects after 30 s without a message; our awareness echo keeps it alive."""
+    pad_id = pad()
+    js = await NodeClient(f"ws://127.0.0.1:{shared_server.port}/sync", pad_id).start()
+    try:
+        await js.wait_event("synced")
+        await js.call("awareness", state={"user": {"name": "idle"}})
+        await asyncio.sleep(36)
+        stats = await js.call("stats")
+        assert stats["closes"] == [], stats
+        assert stats["wsconnected"] is True
+        await js.call("insert", index=0, text="still here")
+        py = await YClient(shared_server.ws_url(pad_id)).connect()
+        await wait_for(lambda: str(py) == "still here")
+        await py.close()
+    finally:
+        await js.stop()
+
+
+async def test_sigkill_during_compaction_loses_nothing(tmp_path: Path) -> None:
+    """With the compactor running constantly, SIGKILL at random points never loses a stored edit."""
+    server = ServerProcess(
+        tmp_path / "data",
+        CRDTPAD_COMPACT_AFTER_UPDATES="2",
+        CRDTPAD_COMPACT_INTERVAL_S="0.05",
+        CRDTPAD_UNLOAD_GRACE_S="0.05",
+    )
+    server.start()
+    try:
+        pad_id = server.create_pad()
+        rng = random.Random(99)
+        typed = ""
+        for _ in range(6):
+            c = await YClient(server.ws_url(pad_id)).connect()
+            assert str(c) == typed
+            for _ in range(rng.randint(5, 60)):
+                ch = rng.choice("abcdefghij")
+                c.type(ch)
+                typed += ch
+                await asyncio.sleep(rng.random() * 0.004)
+            await wait_for(c.all_saved, what="every edit stored")
+            await asyncio.sleep(rng.random() * 0.2)  # kill somewhere in the compactor's cycle
+            server.kill()
+            await c.close()
+            server.start()
+        check = await YClient(server.ws_url(pad_id)).connect()
+        assert str(check) == typed
+        await check.close()
+    finally:
+        server.kill()
