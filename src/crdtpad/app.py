@@ -46,7 +46,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics = Metrics()
-        async with open_db(settings.db_path, settings.sqlite_synchronous) as (writer, reader):
+        async with open_db(
+            settings.db_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms
+        ) as (writer, reader):
             store = SqlitePadStore(writer, reader)
             async with Rooms(store, room_limits(settings), metrics) as rooms:
                 app.state.services = Services(

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
 
     # Storage
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    sqlite_busy_timeout_ms: int = Field(
+        default=10_000, ge=0, description="How long a write waits for a lock."
+    )
     compact_after_updates: int = Field(
         default=500, ge=1, description="Fold the log into a snapshot past this."
     )

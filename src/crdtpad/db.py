@@ -29,12 +29,12 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-async def _connect(path: Path, synchronous: str) -> aiosqlite.Connection:
+async def _connect(path: Path, synchronous: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute(f"PRAGMA synchronous={synchronous}")
     await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA busy_timeout=10000")
+    await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     return conn
 
 
@@ -68,14 +68,14 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
 
 @asynccontextmanager
 async def open_db(
-    path: Path, synchronous: str = "FULL"
+    path: Path, synchronous: str = "FULL", busy_timeout_ms: int = 10_000
 ) -> AsyncIterator[tuple[aiosqlite.Connection, aiosqlite.Connection]]:
     """Open a writer and a reader connection to ``path`` (WAL lets them run side by side)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = await _connect(path, synchronous)
+    writer = await _connect(path, synchronous, busy_timeout_ms)
     try:
         await migrate(writer, path)
-        reader = await _connect(path, synchronous)
+        reader = await _connect(path, synchronous, busy_timeout_ms)
         try:
             yield writer, reader
         finally:

@@ -282,3 +282,29 @@ async def test_sigkill_during_compaction_loses_nothing(tmp_path: Path) -> None:
         await check.close()
     finally:
         server.kill()
+
+
+async def test_failed_commit_closes_the_pad_1011_and_reconnect_loses_nothing(tmp_path: Path) -> None:
+    """A commit that fails drops the room; clients reconnect and resend what was not stored."""
+    server = ServerProcess(tmp_path / "data", CRDTPAD_SQLITE_BUSY_TIMEOUT_MS="200")
+    server.start()
+    try:
+        pad_id = server.create_pad()
+        a = await YClient(server.ws_url(pad_id)).connect()
+        b = await YClient(server.ws_url(pad_id)).connect()
+        a.type("stored. ")
+        await wait_for(a.all_saved)
+        blocker = sqlite3.connect(server.data_dir / "crdtpad.sqlite3", timeout=5)
+        blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock: our commit fails
+        a.type("not yet stored.")
+        assert await a.wait_closed() == 1011
+        assert await b.wait_closed() == 1011
+        blocker.rollback()
+        blocker.close()
+        await a.connect()  # the client still has its edit and sends it again on reconnect
+        await wait_for(a.all_saved, what="the unstored edit to be stored after reconnect")
+        await a.close()
+        assert server.text(pad_id) == "stored. not yet stored."
+        assert server.alive()
+    finally:
+        server.kill()
