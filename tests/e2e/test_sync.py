@@ -232,7 +232,9 @@ async def test_healthz_and_metrics(shared_server: ServerProcess) -> None:
 
 @pytest.mark.node
 @pytest.mark.slow
-async def test_js_provider_stays_connected_while_idle(shared_server: ServerProcess, node_available: None) -> None:
+async def test_js_provider_stays_connected_while_idle(
+    shared_server: ServerProcess, node_available: None
+) -> None:
     """The stock client reconnects after 30 s without a message; our awareness echo keeps it alive."""
     pad_id = pad()
     js = await NodeClient(f"ws://127.0.0.1:{shared_server.port}/sync", pad_id).start()
