@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/sync/"
 _TYPE_NAMES = {0: "sync", 1: "awareness", 2: "auth", 3: "query_awareness"}
 CLOSE_TIMEOUT_S = 5.0
+SENDER_LINGER_S = 2.0
 
 
 def _reason(text: str) -> str:
@@ -57,6 +58,7 @@ class _Socket:
         self.send = send
         self.conn: Connection | None = None
         self.sender: asyncio.Task[None] | None = None
+        self.more: asyncio.Event | None = None  # exists only while the sender runs
         self.closed = False
 
     async def serve(self) -> None:
@@ -111,14 +113,29 @@ class _Socket:
             # The sender may be stuck on a client that stopped reading: stop it and close instead.
             self.sender.cancel()
             self.sender = asyncio.get_running_loop().create_task(self._send_loop(conn))
+        elif self.more is not None:
+            self.more.set()
 
     async def _send_loop(self, conn: Connection) -> None:
         metrics = self.services.metrics
+        more = self.more = asyncio.Event()
         try:
-            while conn.queue and conn.close_code is None:
-                for frame in conn.take():
-                    await self.send({"type": "websocket.send", "bytes": frame})
-                    metrics.bytes_out.inc(len(frame))
+            while conn.close_code is None:
+                while conn.queue and conn.close_code is None:
+                    for frame in conn.take():
+                        await self.send({"type": "websocket.send", "bytes": frame})
+                        metrics.bytes_out.inc(len(frame))
+                if conn.close_code is not None:
+                    break
+                # Linger a moment: a client in a busy room gets frames every few ms, and a task
+                # per frame would cost more than one waiting task.
+                more.clear()
+                try:
+                    async with asyncio.timeout(SENDER_LINGER_S):
+                        await more.wait()
+                except TimeoutError:
+                    if not conn.queue:
+                        break
             if conn.close_code is not None and conn.close_code != CloseCode.NORMAL:
                 await self._close_now(conn.close_code, conn.close_reason, conn.close_kind)
         except (OSError, RuntimeError):
@@ -126,6 +143,7 @@ class _Socket:
         finally:
             if self.sender is asyncio.current_task():
                 self.sender = None  # an idle client keeps no finished task around
+                self.more = None
 
     async def _close_now(self, code: int, reason: str, kind: str) -> None:
         if self.closed:

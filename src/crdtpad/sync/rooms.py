@@ -323,6 +323,11 @@ class BatchWriter:
                 self._idle.set()
 
     async def _write(self, batch: list[tuple[Append | Compaction, Room | None]]) -> None:
+        # A room that failed told its clients to reconnect and resend: its queued writes are
+        # dropped, so they can never collide with the seqs of the room that replaces it.
+        batch = [(op, room) for op, room in batch if room is None or not room.failed]
+        if not batch:
+            return
         appends = [op for op, _ in batch if isinstance(op, Append)]
         compactions = [op for op, _ in batch if isinstance(op, Compaction)]
         started = time.perf_counter()
