@@ -268,3 +268,53 @@ async def test_unknown_pad_and_bad_ids(strict: ServerProcess, tmp_path: Path) ->
         assert await c.wait_closed() == 4400
         c = await YClient(strict.ws_url("x" * 65)).connect(wait_synced=False)
         assert await c.wait_closed() == 4400
+
+
+async def test_structs_with_missing_dependencies_are_bounded(strict: ServerProcess) -> None:
+    """Updates whose dependencies never arrive are held up to a limit, then refused with 4400."""
+    async with bystanders(strict):
+        pad_id = pad()
+        c = await YClient(strict.ws_url(pad_id)).connect()
+        # Each update holds 25 clients' inserts after items of client 77 that nobody ever sent.
+        for i in range(80):
+            blocks = b"".join(
+                b"\x01"
+                + p.var_uint(1_000_000 - (i * 25 + j))  # fresh clients, in descending order, clock 0
+                + b"\x00"
+                + b"\x84"  # origin + String
+                + p.var_uint(77)
+                + p.var_uint(10_000 + i * 25 + j)
+                + b"\x01x"
+                for j in range(25)
+            )
+            try:
+                await c.send_raw(p.sync_step2(p.var_uint(25) + blocks + b"\x00"))
+            except Exception:
+                break
+            if c.close_code is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert await c.wait_closed() == 4400
+        assert "waiting for missing" in c.close_reason
+
+
+async def test_a_peer_that_stops_answering_pings_is_dropped(tmp_path: Path) -> None:
+    server = ServerProcess(
+        tmp_path / "data", CRDTPAD_WS_PING_INTERVAL_S="0.5", CRDTPAD_WS_PING_TIMEOUT_S="0.5"
+    )
+    server.start()
+    try:
+        pad_id = server.create_pad()
+        silent = _raw_socket_that_never_reads(server.port, pad_id)
+
+        def open_connections() -> float:
+            for line in httpx.get(f"{server.url}/metrics").text.splitlines():
+                if line.startswith("crdtpad_connections_open "):
+                    return float(line.split()[1])
+            return -1.0
+
+        await wait_for(lambda: open_connections() == 1.0, what="the silent peer to join")
+        await wait_for(lambda: open_connections() == 0.0, timeout=10, what="the silent peer to be dropped")
+        silent.close()
+    finally:
+        server.kill()
