@@ -181,6 +181,9 @@ class YClient:
                 self.received.append(frame)
                 msg = p.decode_message(frame)
                 if isinstance(msg, p.SyncStep1):
+                    # The server's SyncStep1 holds only committed state: what it covers is saved.
+                    stored = p.read_state_vector(msg.state_vector).get(self.doc.client_id, 0)
+                    self.confirmed_clock = max(self.confirmed_clock, stored)
                     await ws.send(p.sync_step2(self.doc.get_update(msg.state_vector)))
                 elif isinstance(msg, p.SyncStep2 | p.SyncUpdate):
                     self._remote = True

@@ -237,9 +237,20 @@ async def test_slow_consumer_is_closed_1013(strict: ServerProcess) -> None:
             if i % 10 == 0 and _closes(strict, "1013") > 0:
                 break
         await wait_for(lambda: _closes(strict, "1013") > 0, timeout=20, what="the slow consumer to be closed")
+        # It never reads our close frame either: within the close timeout it is dropped from the room.
+        await wait_for(
+            lambda: _gauge(strict, "crdtpad_connections_open") == 3.0, timeout=15, what="it to leave"
+        )
         assert writer.close_code is None
         await writer.close()
         sleeper.close()
+
+
+def _gauge(server: ServerProcess, name: str) -> float:
+    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return -1.0
 
 
 def _closes(server: ServerProcess, code: str) -> float:
@@ -318,3 +329,20 @@ async def test_a_peer_that_stops_answering_pings_is_dropped(tmp_path: Path) -> N
         silent.close()
     finally:
         server.kill()
+
+
+async def test_awareness_ids_per_connection_are_bounded(strict: ServerProcess) -> None:
+    """Setting then removing fresh ids cannot grow the room's awareness without bound."""
+    pad_id = pad()
+    attacker = await YClient(strict.ws_url(pad_id)).connect()
+    watcher = await YClient(strict.ws_url(pad_id)).connect()
+    for i in range(50):
+        entries = [p.AwarenessEntry(100_000 + i * 10 + j, 1, '{"x":1}') for j in range(10)]
+        entries += [p.AwarenessEntry(e.client, 2, "null") for e in entries]
+        await attacker.send_raw(p.awareness_frame(entries))
+    await attacker.send_raw(p.awareness_frame([p.AwarenessEntry(1, 1, '{"last":true}')]))
+    await asyncio.sleep(0.5)
+    assert len(watcher.awareness_seen) <= 16
+    assert attacker.close_code is None
+    await attacker.close()
+    await watcher.close()

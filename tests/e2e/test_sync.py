@@ -9,8 +9,11 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pycrdt
 import pytest
+import websockets
 
+from crdtpad.sync import protocol as p
 from tests.support import NodeClient, ServerProcess, YClient, wait_for
 
 
@@ -310,3 +313,18 @@ async def test_failed_commit_closes_the_pad_1011_and_reconnect_loses_nothing(tmp
         assert server.alive()
     finally:
         server.kill()
+
+
+async def test_saved_is_learnt_on_reconnect_when_the_echo_was_lost(shared_server: ServerProcess) -> None:
+    pad_id = pad()
+    doc = pycrdt.Doc()
+    text = doc.get("content", type=pycrdt.Text)
+    text += "typed just before the link dropped"
+    async with websockets.connect(shared_server.ws_url(pad_id)) as ws:
+        await ws.send(p.sync_update(doc.get_update()))
+        # Gone before reading anything, the echo included.
+    await wait_for(lambda: shared_server.text(pad_id) == str(text), what="the edit to be stored")
+    again = YClient(shared_server.ws_url(pad_id), doc=doc)
+    await again.connect()
+    assert again.all_saved()  # the server's SyncStep1 covers it
+    await again.close()

@@ -58,6 +58,8 @@ class _Socket:
         self.send = send
         self.conn: Connection | None = None
         self.sender: asyncio.Task[None] | None = None
+        self.main: asyncio.Task[Any] | None = None
+        self.abandoned = False
         self.more: asyncio.Event | None = None  # exists only while the sender runs
         self.closed = False
 
@@ -81,17 +83,25 @@ class _Socket:
             await self._drain_until_disconnect()
             return
         conn = self.conn = Connection(services.connection_limits, self._wake)
-        try:
-            room.join(conn)
-        except CrdtpadError as exc:
-            services.rooms.release(room)
-            await self._close_now(exc.close_code, str(exc), type(exc).__name__)
-            await self._drain_until_disconnect()
-            return
+        self.main = asyncio.current_task()
         services.sockets.add(conn)
         services.metrics.connections.inc()
         try:
+            await room.join(conn)
             await self._receive_loop(room, conn)
+        except CrdtpadError as exc:
+            conn.close(exc.close_code, str(exc), type(exc).__name__)
+            if self.sender is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.sender
+        except asyncio.CancelledError:
+            if not self.abandoned:
+                raise
+            # We cancelled ourselves: the client stopped reading and would not take our close
+            # frame. Returning lets uvicorn drop the transport.
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
         finally:
             room.leave(conn)
             services.sockets.discard(conn)
@@ -150,9 +160,15 @@ class _Socket:
             return
         self.closed = True
         self.services.metrics.closes.labels(str(code), kind).inc()
-        with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+        try:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
                 await self.send({"type": "websocket.close", "code": code, "reason": _reason(reason)})
+        except TimeoutError:
+            if self.main is not None and self.main is not asyncio.current_task():
+                self.abandoned = True
+                self.main.cancel()
+        except (OSError, RuntimeError):
+            pass
 
     async def _drain_until_disconnect(self) -> None:
         with contextlib.suppress(OSError, RuntimeError, TimeoutError):

@@ -18,9 +18,25 @@ class _State:
 class RoomAwareness:
     """Which connection owns which awareness client id, and each id's latest state."""
 
-    def __init__(self, max_state_bytes: int) -> None:
+    def __init__(self, max_state_bytes: int, max_tombstones: int = 1000) -> None:
         self.max_state_bytes = max_state_bytes
+        self.max_tombstones = max_tombstones
         self._states: dict[int, _State] = {}
+        self._tombstones = 0
+
+    def _bury(self, client: int, clock: int) -> None:
+        """Keep a removed state's clock (so stale re-sends are ignored), within a bound."""
+        known = self._states.pop(client, None)
+        if known is not None and known.state == "null":
+            self._tombstones -= 1
+        self._states[client] = _State(clock, "null", None)
+        self._tombstones += 1
+        if self._tombstones > self.max_tombstones:
+            for old in [c for c, st in self._states.items() if st.state == "null"][
+                : self.max_tombstones // 2
+            ]:
+                del self._states[old]
+                self._tombstones -= 1
 
     def apply(self, conn: Connection, entries: tuple[AwarenessEntry, ...]) -> list[AwarenessEntry]:
         """Take what ``conn`` may set and is newer than what we know; return the accepted entries.
@@ -39,14 +55,17 @@ class RoomAwareness:
                 continue
             if len(e.state) > self.max_state_bytes:
                 continue
+            if e.client not in conn.awareness_ids:
+                # Count every id a connection ever introduces, removed ones included: otherwise
+                # set-then-remove pairs would grow the room's tombstones without bound.
+                if conn.awareness_introduced >= conn.limits.max_awareness_ids:
+                    continue
+                conn.awareness_introduced += 1
             if e.removed:
-                self._states[e.client] = _State(e.clock, "null", None)
+                self._bury(e.client, e.clock)
                 conn.awareness_ids.discard(e.client)
             else:
-                if e.client not in conn.awareness_ids:
-                    if len(conn.awareness_ids) >= conn.limits.max_awareness_ids:
-                        continue
-                    conn.awareness_ids.add(e.client)
+                conn.awareness_ids.add(e.client)
                 self._states[e.client] = _State(e.clock, e.state, conn)
             accepted.append(e)
         return accepted
@@ -58,10 +77,8 @@ class RoomAwareness:
             known = self._states.get(client)
             if known is None or known.owner is not conn:
                 continue
-            known.clock += 1
-            known.state = "null"
-            known.owner = None
-            removed.append(AwarenessEntry(client, known.clock, "null"))
+            self._bury(client, known.clock + 1)
+            removed.append(AwarenessEntry(client, known.clock + 1, "null"))
         conn.awareness_ids.clear()
         return removed
 

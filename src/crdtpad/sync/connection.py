@@ -37,6 +37,7 @@ class Connection:
         self.limits = limits
         self.read_only = read_only
         self.awareness_ids: set[int] = set()
+        self.awareness_introduced = 0
         self.close_code: int | None = None
         self.close_reason = ""
         self.close_kind = ""

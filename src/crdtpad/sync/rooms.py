@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -131,12 +132,17 @@ class Room:
 
     # -- membership --------------------------------------------------------------------------
 
-    def join(self, conn: Connection) -> None:
-        """Add a client and start the handshake: our SyncStep1 and the current awareness."""
+    async def join(self, conn: Connection) -> None:
+        """Add a client and start the handshake: our SyncStep1 and the current awareness.
+
+        Our SyncStep1 carries only committed state, so a client whose edit was stored but whose
+        echo got lost learns from it, on reconnecting, that the edit is saved.
+        """
         if len(self.conns) >= self.limits.max_clients:
             raise _RoomFull(f"Pad {self.pad_id} already has {self.limits.max_clients} clients.")
         self.conns.add(conn)
         self.empty_since = None
+        await self.wait_committed(self.applied_seq)
         conn.send(p.sync_step1(self.doc.get_state()))
         states = self.awareness.current()
         if states:
@@ -198,6 +204,10 @@ class Room:
         """Validate, apply and queue one update from ``conn``; raise UpdateRejected if refused."""
         if conn.read_only:
             return
+        await self._rooms.writer.wait_for_space()
+        if self.failed:
+            raise StoreUnavailable(f"Pad {self.pad_id} failed; reconnect.")
+        # From here to the end nothing awaits: validate, apply and queue happen as one step.
         shape = validate_update(update, self.limits.update)
         admission = self.structure.admit(shape, incremental=incremental)
         self._effective.clear()
@@ -223,19 +233,19 @@ class Room:
             for change in effective:
                 self.structure.absorb(validate_update(change, self._stored_limits()))
         for change in effective:
-            await self._persist(change)
+            self._persist(change)
         self._rooms.metrics.updates_applied.inc()
         if rejected is not None:
             raise rejected
 
-    async def _persist(self, change: bytes) -> None:
+    def _persist(self, change: bytes) -> None:
         self.applied_seq += 1
         seq = self.applied_seq
         self._unsent.append((seq, change))
         self._log_sizes.append((seq, len(change)))
         self.log_count += 1
         self.log_bytes += len(change)
-        await self._rooms.writer.submit(Append(self.pad_id, seq, change), self)
+        self._rooms.writer.submit(Append(self.pad_id, seq, change), self)
 
     def on_committed(self, seq: int) -> None:
         """The writer stored everything up to ``seq``: send it to every client as one update."""
@@ -289,42 +299,76 @@ class _RoomFull(CrdtpadError):
 
 
 class BatchWriter:
-    """Commits log appends and compactions in batches: one transaction per drain of the queue."""
+    """Commits log appends and compactions in batches: one transaction per drain of the queue.
+
+    ``submit`` is synchronous, so an update is queued in the same step that gives it its seq and
+    the queue is strictly in seq order per pad: a commit never covers a later seq without the
+    earlier ones. Backpressure happens before an update is taken at all (``wait_for_space``).
+    """
 
     def __init__(self, store: SqlitePadStore, metrics: Metrics, max_batch: int) -> None:
         self.store = store
         self.metrics = metrics
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Append | Compaction, Room | None]] = asyncio.Queue(max_batch * 4)
+        self.limit = max_batch * 4
+        self._pending: deque[tuple[Append | Compaction, Room | None]] = deque()
+        self._wake = asyncio.Event()
+        self._space = asyncio.Event()
+        self._space.set()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._inflight = 0
+        self._outstanding: dict[str, int] = {}  # pad id -> writes queued or in flight
+        self._settled: dict[str, asyncio.Event] = {}
 
-    async def submit(self, op: Append | Compaction, room: Room | None) -> None:
-        """Queue a write; waits only when the queue is full (backpressure on the readers)."""
-        self._inflight += 1
+    async def wait_for_space(self) -> None:
+        """Wait while the queue is full: readers stop taking updates instead of buffering them."""
+        while len(self._pending) >= self.limit:
+            self._space.clear()
+            await self._space.wait()
+
+    def submit(self, op: Append | Compaction, room: Room | None) -> None:
+        """Queue a write, in order."""
+        self._pending.append((op, room))
+        self._outstanding[op.pad_id] = self._outstanding.get(op.pad_id, 0) + 1
         self._idle.clear()
-        await self._queue.put((op, room))
+        self._wake.set()
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is written."""
         await self._idle.wait()
 
+    async def settled(self, pad_id: str) -> None:
+        """Wait until no write of ``pad_id`` is queued or in flight (before loading it afresh)."""
+        while self._outstanding.get(pad_id):
+            event = self._settled.setdefault(pad_id, asyncio.Event())
+            await event.wait()
+
     async def run(self) -> None:
         """The writer loop; runs until cancelled."""
         while True:
-            first = await self._queue.get()
-            batch = [first]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            await self._write(batch)
-            self._inflight -= len(batch)
-            if self._inflight == 0:
+            if not self._pending:
                 self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = [self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))]
+            self._space.set()
+            try:
+                await self._write(batch)
+            finally:
+                for op, _ in batch:
+                    left = self._outstanding[op.pad_id] - 1
+                    if left:
+                        self._outstanding[op.pad_id] = left
+                    else:
+                        del self._outstanding[op.pad_id]
+                        event = self._settled.pop(op.pad_id, None)
+                        if event is not None:
+                            event.set()
 
     async def _write(self, batch: list[tuple[Append | Compaction, Room | None]]) -> None:
         # A room that failed told its clients to reconnect and resend: its queued writes are
-        # dropped, so they can never collide with the seqs of the room that replaces it.
+        # dropped, and a new room of the pad loads only once they are gone (``settled``).
         batch = [(op, room) for op, room in batch if room is None or not room.failed]
         if not batch:
             return
@@ -334,7 +378,7 @@ class BatchWriter:
         try:
             await self.store.write(appends, compactions)
         except Exception as exc:
-            log.exception("Commit of %d updates failed", len(appends))
+            log.exception("Commit of %d updates and %d compactions failed", len(appends), len(compactions))
             for op, room in batch:
                 if room is not None and isinstance(op, Append):
                     room.fail("store", f"commit failed: {exc}")
@@ -353,7 +397,13 @@ class BatchWriter:
             else:
                 room.on_compacted(op.upto_seq)
         for room, seq in upto.items():
-            room.on_committed(seq)
+            try:
+                room.on_committed(seq)
+            except BaseException as exc:
+                if isinstance(exc, _NOT_OURS):
+                    raise
+                # Never a room that stores edits but no longer relays them.
+                room.fail("relay", f"fan-out failed: {exc!r}")
 
 
 class Rooms:
@@ -411,6 +461,11 @@ class Rooms:
                     pending.exception()  # marks it retrieved for waiters that never came
                 raise
             else:
+                if not self._accepting:
+                    exc = _ShuttingDown("The server is shutting down.")
+                    pending.set_exception(exc)
+                    pending.exception()
+                    raise exc
                 pending.set_result(room)
                 self._rooms[pad_id] = room
                 self.metrics.rooms_loaded.set(len(self._rooms))
@@ -435,6 +490,7 @@ class Rooms:
         if record.deleted_at is not None:
             raise PadDeleted(f"Pad {pad_id} was deleted.")
         started = time.perf_counter()
+        await self.writer.settled(pad_id)  # a failed or unloading room's last writes land first
         stored = await self.store.load(pad_id)
         room = Room(pad_id, self)
         room.load(stored)
@@ -452,11 +508,11 @@ class Rooms:
             room.doc.unobserve(room._subscription)
             room._subscription = None
 
-    async def compact(self, room: Room) -> None:
+    def compact(self, room: Room) -> None:
         """Fold the room's log into a snapshot, through the writer so it follows every append."""
         if room.failed or room.log_count == 0:
             return
-        await self.writer.submit(room.snapshot(), room)
+        self.writer.submit(room.snapshot(), room)
 
     async def _janitor(self) -> None:
         tick = max(0.05, min(1.0, self.limits.unload_grace_s / 2, self.limits.compact_interval_s / 2))
@@ -468,7 +524,11 @@ class Rooms:
                 if room.conns or room.empty_since is None:
                     continue
                 if now - room.empty_since >= self.limits.unload_grace_s:
-                    await self.unload(room)
+                    try:
+                        await self.unload(room)
+                    except Exception:
+                        # The room failed while flushing; fail() already dropped it. Keep going.
+                        log.exception("Pad %s: unload failed", room.pad_id)
             if now - last_compact_scan >= self.limits.compact_interval_s:
                 last_compact_scan = now
                 for room in list(self._rooms.values()):
@@ -476,15 +536,18 @@ class Rooms:
                         room.log_count >= self.limits.compact_after_updates
                         or room.log_bytes >= self.limits.compact_after_bytes
                     ):
-                        await self.compact(room)
+                        self.compact(room)
 
     async def unload(self, room: Room) -> None:
         """Flush, compact and drop an idle room."""
+        if room.failed:
+            self.forget(room)
+            return
         await room.wait_committed(room.applied_seq)
         if room.conns or room.empty_since is None:
             return
         self.forget(room)
-        await self.compact(room)
+        self.compact(room)
         log.info("Pad %s unloaded", room.pad_id)
 
     def close_pad(self, pad_id: str, code: int, reason: str) -> None:
@@ -504,7 +567,7 @@ class Rooms:
         try:
             await asyncio.wait_for(self.writer.flush(), 30)
             for room in list(self._rooms.values()):
-                await self.compact(room)
+                self.compact(room)
             await asyncio.wait_for(self.writer.flush(), 30)
         except TimeoutError:
             log.error("Shutdown: the writer did not drain in time")
