@@ -9,13 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from crdtpad.api import pads, sync, system
+from crdtpad.accounts import Accounts
+from crdtpad.api import auth, pads, sync, system
 from crdtpad.config import Settings
 from crdtpad.db import open_db
 from crdtpad.errors import CrdtpadError
 from crdtpad.metrics import Metrics
 from crdtpad.services import Services
 from crdtpad.store.pads import SqlitePadStore
+from crdtpad.store.users import SqliteUserStore
 from crdtpad.sync.connection import ConnectionLimits
 from crdtpad.sync.rooms import RoomLimits, Rooms
 from crdtpad.sync.validate import UpdateLimits
@@ -46,10 +48,11 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics = Metrics()
-        async with open_db(
-            settings.db_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms
-        ) as (writer, reader):
+        db_args = (settings.db_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
+        # Accounts get their own connections: the pad writer's batch transactions never block a login.
+        async with open_db(*db_args) as (writer, reader), open_db(*db_args) as (users_writer, users_reader):
             store = SqlitePadStore(writer, reader)
+            accounts = Accounts(SqliteUserStore(users_writer, users_reader), settings)
             async with Rooms(store, room_limits(settings), metrics) as rooms:
                 app.state.services = Services(
                     settings=settings,
@@ -62,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
                         rate_per_s=settings.rate_messages_per_s,
                         burst=settings.rate_burst,
                     ),
+                    accounts=accounts,
                 )
                 log.info("crdtpad ready: data in %s", settings.data_dir)
                 yield
@@ -75,9 +79,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(CrdtpadError)
     async def _crdtpad_error(request: Request, exc: CrdtpadError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status, headers=exc.headers)
 
     app.include_router(system.router)
     app.include_router(pads.router)
+    app.include_router(auth.router)
     app.add_middleware(sync.SyncRouter, services=lambda: app.state.services)
     return app

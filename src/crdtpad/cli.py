@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import socket
@@ -15,9 +16,12 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from crdtpad.accounts import Accounts
 from crdtpad.app import create_app
 from crdtpad.config import Settings
-from crdtpad.errors import CloseCode
+from crdtpad.db import open_db
+from crdtpad.errors import CloseCode, CrdtpadError
+from crdtpad.store.users import SqliteUserStore
 
 log = logging.getLogger("crdtpad")
 
@@ -65,6 +69,44 @@ def serve(settings: Settings) -> None:
     _Server(config, app).run()
 
 
+def read_password(prompt: str = "Password: ") -> str:
+    """The password: prompted without echo on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        password = getpass.getpass(prompt)
+        if getpass.getpass("Again: ") != password:
+            raise SystemExit("crdtpad: the passwords differ")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def create_user(settings: Settings, username: str, password: str, *, is_admin: bool) -> str:
+    """Create an account in the data dir directly (no server needed); a line to print."""
+    db = (settings.db_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
+    async with open_db(*db) as (writer, reader):
+        user = await Accounts(SqliteUserStore(writer, reader), settings).create_user(
+            username, password, is_admin=is_admin
+        )
+    return f"Created {'admin ' if user.is_admin else ''}user {user.username} (id {user.id})."
+
+
+async def create_token(settings: Settings, username: str, name: str) -> str:
+    """A new API token for ``username``, made in the data dir directly."""
+    db = (settings.db_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
+    async with open_db(*db) as (writer, reader):
+        accounts = Accounts(SqliteUserStore(writer, reader), settings)
+        user = await accounts.user_by_name(username)
+        if user is None:
+            raise SystemExit(f"crdtpad: no user is named {username!r}")
+        _, token = await accounts.create_api_token(user, name)
+    return token
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", type=Path, help="where the database lives (CRDTPAD_DATA_DIR, default ./data)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crdtpad", description="Real-time collaborative pads.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,13 +122,25 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="connecting to an unknown pad id creates it (CRDTPAD_OPEN_PADS)",
     )
+    u = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
+    uc = u.add_parser("create", help="create an account; the password is read from stdin or prompted")
+    uc.add_argument("username")
+    uc.add_argument("--admin", action="store_true", help="make it an instance admin")
+    _add_data_dir(uc)
+    t = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="action", required=True)
+    tc = t.add_parser("create", help="print a new API token for a user")
+    tc.add_argument("username")
+    tc.add_argument("--name", default="cli", help="the token's name (default: cli)")
+    _add_data_dir(tc)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
-    overrides: dict[str, Any] = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
+    overrides: dict[str, Any] = {
+        k: v for k, v in vars(args).items() if k in Settings.model_fields and v is not None
+    }
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -99,3 +153,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.command == "serve":
         serve(settings)
+        return
+    try:
+        if args.command == "user":
+            password = read_password()
+            print(asyncio.run(create_user(settings, args.username, password, is_admin=args.admin)))
+        elif args.command == "token":
+            print(asyncio.run(create_token(settings, args.username, args.name)))
+    except CrdtpadError as exc:
+        print(f"crdtpad: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,7 +59,45 @@ class Settings(BaseSettings):
     )
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
 
+    # Accounts
+    registration: Literal["open", "closed", "invite"] = Field(
+        default="open",
+        description="Who may self-register: anyone, nobody, or (for now, like closed) nobody but the admin "
+        "(`crdtpad user create`).",
+    )
+    public_origin: str | None = Field(
+        default=None,
+        description="The origin browsers see, e.g. https://pads.example.org, when behind a reverse proxy; "
+        "default: the request's own scheme and Host.",
+    )
+    session_ttl_s: float = Field(
+        default=7 * 24 * 3600, gt=0, description="A browser session lasts this long after login."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per account within the window before 429."
+    )
+    login_max_failures_per_address: int = Field(
+        default=50, ge=1, description="Failed logins per client address within the window before 429."
+    )
+    login_window_s: float = Field(default=300.0, gt=0, description="The sliding window of login failures.")
+    argon2_memory_kib: int = Field(default=19456, ge=19456, description="argon2id memory cost in KiB.")
+    argon2_time_cost: int = Field(default=2, ge=2, description="argon2id passes.")
+    max_concurrent_hashes: int = Field(
+        default=4, ge=1, description="Password hashes computed at once (each takes the argon2 memory)."
+    )
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("public_origin")
+    @classmethod
+    def _origin_only(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+            raise ValueError("must be an origin like https://pads.example.org (scheme and host, no path)")
+        return value
 
     @property
     def db_path(self) -> Path:

@@ -3,7 +3,19 @@
 ::
 
     CrdtpadError
-     ├── PadNotFound            404 / 4404
+     ├── InvalidValue           400 / 4400  (a username, password or name that breaks the rules)
+     ├── NotAuthenticated       401 / 4401  (no valid session or API token)
+     │    └── LoginFailed              401  (one answer for unknown user and wrong password)
+     ├── Forbidden              403 / 4403
+     │    ├── CsrfRejected             403  (a cookie request without the CSRF token, or cross-origin)
+     │    └── RegistrationClosed       403
+     ├── NotFound               404 / 4404
+     │    ├── PadNotFound
+     │    └── TokenNotFound            (no API token with this id belongs to the caller)
+     ├── Conflict               409
+     │    ├── UsernameTaken
+     │    └── TooManyTokens
+     ├── TooManyAttempts        429 / 4429  (login failures over the limit; Retry-After says when)
      ├── PadDeleted             410 / 4410
      ├── PadCorrupt             500 / 1011  (a stored row failed its checksum or would not decode)
      ├── InvalidPadId           400 / 4400
@@ -42,12 +54,88 @@ class CrdtpadError(Exception):
     http_status: int = 500
     close_code: CloseCode = CloseCode.INTERNAL_ERROR
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra HTTP headers for the answer."""
+        return {}
 
-class PadNotFound(CrdtpadError):
-    """No pad has this id."""
+
+class InvalidValue(CrdtpadError):
+    """A value the domain refuses (a malformed username, a short password)."""
+
+    http_status = 400
+    close_code = CloseCode.MALFORMED
+
+
+class NotAuthenticated(CrdtpadError):
+    """No valid session cookie or API token came with the request."""
+
+    http_status = 401
+    close_code = CloseCode.NOT_AUTHENTICATED
+
+
+class LoginFailed(NotAuthenticated):
+    """Unknown username or wrong password: one answer for both."""
+
+
+class Forbidden(CrdtpadError):
+    """The caller is known but may not do this."""
+
+    http_status = 403
+    close_code = CloseCode.FORBIDDEN
+
+
+class CsrfRejected(Forbidden):
+    """A state-changing cookie request without the session's CSRF token, or from another origin."""
+
+
+class RegistrationClosed(Forbidden):
+    """Self-registration is not open on this instance."""
+
+
+class NotFound(CrdtpadError):
+    """The thing asked for does not exist (or is not the caller's to see)."""
 
     http_status = 404
     close_code = CloseCode.PAD_NOT_FOUND
+
+
+class TokenNotFound(NotFound):
+    """No API token with this id belongs to the caller."""
+
+
+class Conflict(CrdtpadError):
+    """The request clashes with what is stored."""
+
+    http_status = 409
+
+
+class UsernameTaken(Conflict):
+    """Another account has this username."""
+
+
+class TooManyTokens(Conflict):
+    """The account holds as many API tokens as allowed."""
+
+
+class TooManyAttempts(CrdtpadError):
+    """Too many failed logins for an account or from an address; ``retry_after_s`` says when to retry."""
+
+    http_status = 429
+    close_code = CloseCode.RATE_LIMITED
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` for the HTTP answer."""
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class PadNotFound(NotFound):
+    """No pad has this id."""
 
 
 class PadDeleted(CrdtpadError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crdtpad.accounts import Accounts
 from crdtpad.config import Settings
 from crdtpad.metrics import Metrics
 from crdtpad.store.pads import SqlitePadStore
@@ -20,4 +21,5 @@ class Services:
     rooms: Rooms
     metrics: Metrics
     connection_limits: ConnectionLimits
+    accounts: Accounts
     sockets: set[object] = field(default_factory=set)
