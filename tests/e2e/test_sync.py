@@ -328,3 +328,20 @@ async def test_saved_is_learnt_on_reconnect_when_the_echo_was_lost(shared_server
     await again.connect()
     assert again.all_saved()  # the server's SyncStep1 covers it
     await again.close()
+
+
+async def test_compressed_sockets_converge(tmp_path: Path) -> None:
+    """With permessage-deflate negotiated, frames take the encoder's path and still converge."""
+    server = ServerProcess(tmp_path / "data", CRDTPAD_OPEN_PADS="true", CRDTPAD_WS_PER_MESSAGE_DEFLATE="true")
+    server.start()
+    try:
+        a = await YClient(server.ws_url("deflate")).connect()
+        b = await YClient(server.ws_url("deflate")).connect()
+        assert a.ws is not None and a.ws.protocol.extensions  # compression really negotiated
+        a.type("compressed " * 50)
+        b.type("both ways")
+        await wait_for(lambda: str(a) == str(b) and "both ways" in str(a) and "compressed" in str(b))
+        await a.close()
+        await b.close()
+    finally:
+        server.kill()

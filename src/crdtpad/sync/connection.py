@@ -44,6 +44,9 @@ class Connection:
         self.queue: list[bytes] = []
         self._queued_bytes = 0
         self._wake = wake
+        # Set by the transport: writes a frame at once when the socket can take it, else False.
+        self.write_now: Callable[[bytes], bool] | None = None
+        self.draining = False  # the transport's sender is working through the queue
         self._tokens = float(limits.burst)
         self._refilled = time.monotonic()
 
@@ -53,6 +56,8 @@ class Connection:
     def send(self, frame: bytes) -> None:
         """Queue a frame; a client whose queue is full is closed with 1013 rather than buffered."""
         if self.close_code is not None:
+            return
+        if not self.queue and not self.draining and self.write_now is not None and self.write_now(frame):
             return
         if (
             len(self.queue) >= self.limits.queue_messages

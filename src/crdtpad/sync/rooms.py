@@ -143,10 +143,10 @@ class Room:
         self.conns.add(conn)
         self.empty_since = None
         await self.wait_committed(self.applied_seq)
-        conn.send(p.sync_step1(self.doc.get_state()))
+        self.send(conn, p.sync_step1(self.doc.get_state()))
         states = self.awareness.current()
         if states:
-            conn.send(p.awareness_frame(states))
+            self.send(conn, p.awareness_frame(states))
 
     def leave(self, conn: Connection) -> None:
         """Remove a client, tell the others its awareness states are gone."""
@@ -160,6 +160,11 @@ class Room:
             self.broadcast(p.awareness_frame(removed))
         if not self.conns:
             self.empty_since = time.monotonic()
+
+    def send(self, conn: Connection, frame: bytes) -> None:
+        """Queue a frame for one client."""
+        conn.send(frame)
+        self._rooms.metrics.bytes_out.inc(len(frame))
 
     def broadcast(self, frame: bytes) -> None:
         """Queue a frame for every client."""
@@ -183,13 +188,13 @@ class Room:
             if accepted:
                 self.broadcast(p.awareness_frame(accepted))
         elif isinstance(msg, p.QueryAwareness):
-            conn.send(p.awareness_frame(self.awareness.current()))
+            self.send(conn, p.awareness_frame(self.awareness.current()))
 
     async def _answer_step1(self, conn: Connection, state_vector: bytes) -> None:
         diff = self.doc.get_update(state_vector)
         # Never show a client what is not yet stored.
         await self.wait_committed(self.applied_seq)
-        conn.send(p.sync_step2(diff))
+        self.send(conn, p.sync_step2(diff))
 
     async def wait_committed(self, seq: int) -> None:
         """Return once every update up to ``seq`` is committed (or the room failed)."""
