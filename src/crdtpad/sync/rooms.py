@@ -69,9 +69,7 @@ class Room:
         self._rooms = rooms
         self.limits = rooms.limits
         self.doc: pycrdt.Doc[Any] = pycrdt.Doc()
-        self.structure = Structure(
-            max_depth=self.limits.max_type_depth, max_pending=self.limits.max_pending_structs
-        )
+        self._structure: Structure | None = None
         self.awareness = RoomAwareness(self.limits.max_awareness_bytes)
         self.conns: set[Connection] = set()
         self.failed = False
@@ -93,18 +91,17 @@ class Room:
     # -- loading -----------------------------------------------------------------------------
 
     def load(self, stored: StoredDoc) -> None:
-        """Rebuild the Doc from the snapshot and the log; any bad row fails the load loudly."""
-        limits = self._stored_limits()
+        """Rebuild the Doc from the snapshot and the log; any bad row fails the load loudly.
+
+        Rows passed their checksum in the store, and every one was validated on its way in (log
+        rows are what Yrs integrated from validated updates, snapshots are Yrs' own encoding),
+        so they go straight to Yrs; one that it refuses makes the pad refuse to load.
+        """
         rows: list[tuple[str, bytes]] = []
         if stored.snapshot is not None:
             rows.append((f"snapshot up to seq {stored.upto_seq}", stored.snapshot))
         rows.extend((f"log row seq {seq}", data) for seq, data in stored.updates)
         for what, data in rows:
-            try:
-                shape = validate_update(data, limits)
-            except UpdateRejected as exc:
-                raise PadCorrupt(f"Pad {self.pad_id}: the {what} does not validate: {exc}") from None
-            self.structure.absorb(shape)
             try:
                 self.doc.apply_update(data)
             except BaseException as exc:
@@ -117,6 +114,21 @@ class Room:
         self.log_count = len(self._log_sizes)
         self.log_bytes = stored.log_bytes
         self._subscription = self.doc.observe(self._on_transaction)
+
+    @property
+    def structure(self) -> Structure:
+        """The room's structure tracker, built on the first edit: a pad that is only read
+        (a cold load to show it) never pays for walking its whole history."""
+        if self._structure is None:
+            structure = Structure(
+                max_depth=self.limits.max_type_depth, max_pending=self.limits.max_pending_structs
+            )
+            try:
+                structure.absorb(validate_update(self.doc.get_update(), self._stored_limits()))
+            except UpdateRejected as exc:
+                raise PadCorrupt(f"Pad {self.pad_id}: its document does not validate: {exc}") from None
+            self._structure = structure
+        return self._structure
 
     def _stored_limits(self) -> UpdateLimits:
         """Limits for data already admitted once: only the safety bounds, not the policy caps."""
