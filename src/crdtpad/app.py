@@ -43,7 +43,7 @@ def room_limits(settings: Settings) -> RoomLimits:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """Build the ASGI app; nothing is opened until its lifespan starts."""
+    """Build the HTTP app (serve it through create_asgi for /sync); nothing opens before its lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,5 +84,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(system.router)
     app.include_router(pads.router)
     app.include_router(auth.router)
-    app.add_middleware(sync.SyncRouter, services=lambda: app.state.services)
     return app
+
+
+def create_asgi(settings: Settings) -> tuple[FastAPI, sync.SyncRouter]:
+    """The whole server: ``/sync/...`` sockets served in front of the FastAPI app.
+
+    The sync endpoint sits outside FastAPI and Starlette entirely, so a long-lived socket keeps
+    none of their per-request frames alive: an idle client's memory is most of a loaded pad's.
+    """
+    app = create_app(settings)
+    return app, sync.SyncRouter(app, services=lambda: app.state.services)

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from crdtpad.accounts import Accounts
-from crdtpad.app import create_app
+from crdtpad.app import create_asgi
 from crdtpad.config import Settings
 from crdtpad.db import open_db
 from crdtpad.errors import CloseCode, CrdtpadError
@@ -50,9 +50,9 @@ class _Server(uvicorn.Server):
 
 def serve(settings: Settings) -> None:
     """Run the app on uvicorn until SIGINT or SIGTERM."""
-    app = create_app(settings)
+    app, asgi = create_asgi(settings)
     config = uvicorn.Config(
-        app,
+        asgi,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -92,6 +92,18 @@ class SyncRouter:
 class _Socket:
     """One client's ASGI conversation."""
 
+    __slots__ = (
+        "abandoned",
+        "closed",
+        "conn",
+        "main",
+        "receive",
+        "scope",
+        "send",
+        "sender",
+        "services",
+    )
+
     def __init__(self, services: Services, scope: Scope, receive: Receive, send: Send) -> None:
         self.services = services
         self.scope = scope

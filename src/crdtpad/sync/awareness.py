@@ -18,6 +18,8 @@ class _State:
 class RoomAwareness:
     """Which connection owns which awareness client id, and each id's latest state."""
 
+    __slots__ = ("_states", "_tombstones", "max_state_bytes", "max_tombstones")
+
     def __init__(self, max_state_bytes: int, max_tombstones: int = 1000) -> None:
         self.max_state_bytes = max_state_bytes
         self.max_tombstones = max_tombstones

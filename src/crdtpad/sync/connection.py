@@ -30,6 +30,24 @@ class Connection:
     idle client costs no task.
     """
 
+    __slots__ = (
+        "_queued_bytes",
+        "_refilled",
+        "_tokens",
+        "_wake",
+        "awareness_ids",
+        "awareness_introduced",
+        "close_code",
+        "close_kind",
+        "close_reason",
+        "draining",
+        "id",
+        "limits",
+        "queue",
+        "read_only",
+        "write_now",
+    )
+
     def __init__(
         self, limits: ConnectionLimits, wake: Callable[[], None], *, read_only: bool = False
     ) -> None:

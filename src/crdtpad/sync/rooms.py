@@ -64,6 +64,29 @@ class RoomLimits:
 class Room:
     """One loaded pad. All its methods run on the event loop, so no locks are needed."""
 
+    # Slots: memory per loaded pad is a product target (see benchmarks/).
+    __slots__ = (
+        "_effective",
+        "_log_sizes",
+        "_progress",
+        "_rooms",
+        "_structure",
+        "_subscription",
+        "_unsent",
+        "applied_seq",
+        "awareness",
+        "committed_seq",
+        "conns",
+        "doc",
+        "empty_since",
+        "failed",
+        "limits",
+        "log_bytes",
+        "log_count",
+        "pad_id",
+        "snapshot_seq",
+    )
+
     def __init__(self, pad_id: str, rooms: Rooms) -> None:
         self.pad_id = pad_id
         self._rooms = rooms
