@@ -67,6 +67,18 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
 
 
 @asynccontextmanager
+async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error (cancellation included)."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        await conn.execute("COMMIT")
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+
+
+@asynccontextmanager
 async def open_db(
     path: Path, synchronous: str = "FULL", busy_timeout_ms: int = 10_000
 ) -> AsyncIterator[tuple[aiosqlite.Connection, aiosqlite.Connection]]:

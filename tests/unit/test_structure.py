@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText
 
 from crdtpad.errors import UpdateRejected
+from crdtpad.sync.protocol import read_state_vector
 from crdtpad.sync.structure import Structure
 from crdtpad.sync.validate import ID, Block, GcRange, ItemRef, UpdateLimits, UpdateShape, validate_update
 
@@ -26,21 +27,7 @@ def feed(structure: Structure, data: bytes, *, incremental: bool = True) -> None
 
 
 def state_vector(doc: Doc[Any]) -> dict[int, int]:
-    raw = doc.get_state()
-    pos = 0
-
-    def read() -> int:
-        nonlocal pos
-        value = shift = 0
-        while True:
-            b = raw[pos]
-            pos += 1
-            value |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                return value
-
-    return {read(): read() for _ in range(read())}
+    return read_state_vector(doc.get_state())
 
 
 def nest_once(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text, XmlElement, XmlFragment, XmlText, merge_updates
 
 from crdtpad.errors import UpdateRejected
+from crdtpad.sync.protocol import read_state_vector
 from crdtpad.sync.validate import (
     MAX_CLIENT,
     MAX_CLOCK,
@@ -81,21 +82,7 @@ def rejected(data: bytes, limits: UpdateLimits = LIMITS) -> UpdateRejected:
 
 
 def state_vector(doc: Doc[Any]) -> dict[int, int]:
-    raw = doc.get_state()
-    pos = 0
-
-    def read() -> int:
-        nonlocal pos
-        value = shift = 0
-        while True:
-            b = raw[pos]
-            pos += 1
-            value |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                return value
-
-    return {read(): read() for _ in range(read())}
+    return read_state_vector(doc.get_state())
 
 
 def assert_round_trip(data: bytes, build: Callable[[Doc[Any]], object]) -> UpdateShape:

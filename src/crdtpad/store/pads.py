@@ -11,6 +11,7 @@ from typing import Protocol
 
 import aiosqlite
 
+from crdtpad.db import transaction
 from crdtpad.errors import PadCorrupt
 
 
@@ -170,8 +171,7 @@ class SqlitePadStore:
 
     async def _write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None:
         w = self._w
-        await w.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(w):
             if appends:
                 await w.executemany(
                     "INSERT INTO pad_updates (pad_id, seq, data, crc) VALUES (?, ?, ?, ?)",
@@ -194,10 +194,6 @@ class SqlitePadStore:
                     "(SELECT upto_seq FROM pad_snapshots WHERE pad_id = ?)",
                     (c.pad_id, c.pad_id),
                 )
-            await w.execute("COMMIT")
-        except BaseException:
-            await w.execute("ROLLBACK")
-            raise
 
     async def delete_pad(self, pad_id: str) -> None:
         """Erase the pad's data and leave a tombstone so its id answers "deleted"."""
@@ -206,12 +202,7 @@ class SqlitePadStore:
 
     async def _delete_pad(self, pad_id: str) -> None:
         w = self._w
-        await w.execute("BEGIN IMMEDIATE")
-        try:
+        async with transaction(w):
             await w.execute("DELETE FROM pad_updates WHERE pad_id = ?", (pad_id,))
             await w.execute("DELETE FROM pad_snapshots WHERE pad_id = ?", (pad_id,))
             await w.execute("UPDATE pads SET deleted_at = ? WHERE id = ?", (now_ms(), pad_id))
-            await w.execute("COMMIT")
-        except BaseException:
-            await w.execute("ROLLBACK")
-            raise

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from crdtpad.db import transaction
 from crdtpad.errors import TooManyTokens, UsernameTaken
 
 
@@ -157,8 +158,7 @@ class SqliteUserStore:
         """Delete the account, its sessions and tokens, and erase the pads it owns; their ids."""
         async with self._write_lock:
             w = self._w
-            await w.execute("BEGIN IMMEDIATE")
-            try:
+            async with transaction(w):
                 async with w.execute(
                     "SELECT id FROM pads WHERE owner_id = ? AND deleted_at IS NULL", (user_id,)
                 ) as cur:
@@ -169,57 +169,38 @@ class SqliteUserStore:
                     await w.execute("UPDATE pads SET deleted_at = ? WHERE id = ?", (now, pad_id))
                 # Sessions and tokens go by ON DELETE CASCADE.
                 await w.execute("DELETE FROM users WHERE id = ?", (user_id,))
-                await w.execute("COMMIT")
-            except BaseException:
-                await w.execute("ROLLBACK")
-                raise
         return pad_ids
 
     async def create_session(self, session: NewSession, replacing: bytes | None) -> SessionRecord:
         """Insert a session, delete the one it replaces (if any) and every expired one."""
         async with self._write_lock:
             w = self._w
-            await w.execute("BEGIN IMMEDIATE")
-            try:
+            async with transaction(w):
                 if replacing is not None:
                     await w.execute("DELETE FROM sessions WHERE token_hash = ?", (replacing,))
                 await w.execute("DELETE FROM sessions WHERE expires_at <= ?", (session.created_at,))
                 record = await self._insert_session(session)
-                await w.execute("COMMIT")
-            except BaseException:
-                await w.execute("ROLLBACK")
-                raise
         return record
 
     async def replace_sessions(self, session: NewSession, password_hash: str) -> SessionRecord:
         """Set a new password hash and make ``session`` the user's only session."""
         async with self._write_lock:
             w = self._w
-            await w.execute("BEGIN IMMEDIATE")
-            try:
+            async with transaction(w):
                 await w.execute(
                     "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, session.user_id)
                 )
                 await w.execute("DELETE FROM sessions WHERE user_id = ?", (session.user_id,))
                 record = await self._insert_session(session)
-                await w.execute("COMMIT")
-            except BaseException:
-                await w.execute("ROLLBACK")
-                raise
         return record
 
     async def end_sessions(self, user_id: int, password_hash: str) -> None:
         """Set a new password hash and end every session of the user."""
         async with self._write_lock:
             w = self._w
-            await w.execute("BEGIN IMMEDIATE")
-            try:
+            async with transaction(w):
                 await w.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
                 await w.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
-                await w.execute("COMMIT")
-            except BaseException:
-                await w.execute("ROLLBACK")
-                raise
 
     async def _insert_session(self, s: NewSession) -> SessionRecord:
         async with self._w.execute(
@@ -255,8 +236,7 @@ class SqliteUserStore:
         """Insert an API token, unless the user already holds ``max_per_user``."""
         async with self._write_lock:
             w = self._w
-            await w.execute("BEGIN IMMEDIATE")
-            try:
+            async with transaction(w):
                 async with w.execute("SELECT count(*) FROM api_tokens WHERE user_id = ?", (user_id,)) as cur:
                     row = await cur.fetchone()
                 if row is not None and int(row[0]) >= max_per_user:
@@ -269,10 +249,6 @@ class SqliteUserStore:
                     (token_hash, user_id, name, created_at),
                 ) as cur:
                     inserted = await cur.fetchone()
-                await w.execute("COMMIT")
-            except BaseException:
-                await w.execute("ROLLBACK")
-                raise
         assert inserted is not None
         return ApiTokenRecord(*inserted)
 
