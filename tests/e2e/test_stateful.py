@@ -108,7 +108,11 @@ class PadMachine(RuleBasedStateMachine):
         self.run(wait_for(converged, timeout=15, what="online clients to converge"))
 
 
-PadMachine.TestCase.settings = settings(max_examples=6, stateful_step_count=14, deadline=None)
+# Derandomized: a fixed set of runs against real servers keeps CI repeatable; widen locally with
+# HYPOTHESIS settings profiles or by raising max_examples.
+PadMachine.TestCase.settings = settings(
+    max_examples=6, stateful_step_count=14, deadline=None, derandomize=True
+)
 
 
 @pytest.mark.slow
