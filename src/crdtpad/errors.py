@@ -4,6 +4,7 @@
 
     CrdtpadError
      ├── InvalidValue           400 / 4400  (a username, password or name that breaks the rules)
+     │    └── InvalidPadId             (the pad id is not a well-formed crdtpad id)
      ├── NotAuthenticated       401 / 4401  (no valid session or API token)
      │    └── LoginFailed              401  (one answer for unknown user and wrong password)
      ├── Forbidden              403 / 4403
@@ -18,9 +19,9 @@
      ├── TooManyAttempts        429 / 4429  (login failures over the limit; Retry-After says when)
      ├── PadDeleted             410 / 4410
      ├── PadCorrupt             500 / 1011  (a stored row failed its checksum or would not decode)
-     ├── InvalidPadId           400 / 4400
      ├── StoreUnavailable       503 / 1011  (a commit failed; the room is dropped, clients reconnect)
      └── ProtocolError          400 / 4400  (a frame the sync codec refuses)
+          ├── TextFrame                1003
           ├── FrameTooBig              1009
           ├── RateLimited              4429
           └── UpdateRejected           4400  (a Yjs update the validator refuses)
@@ -149,11 +150,8 @@ class PadCorrupt(CrdtpadError):
     """A stored row of the pad failed its checksum or would not decode; the pad refuses to load."""
 
 
-class InvalidPadId(CrdtpadError):
+class InvalidPadId(InvalidValue):
     """The pad id is not a well-formed crdtpad id."""
-
-    http_status = 400
-    close_code = CloseCode.MALFORMED
 
 
 class StoreUnavailable(CrdtpadError):
@@ -171,6 +169,12 @@ class ProtocolError(CrdtpadError):
     def __init__(self, message: str, kind: str = "malformed") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class TextFrame(ProtocolError):
+    """A text frame: the protocol is binary."""
+
+    close_code = CloseCode.UNSUPPORTED_DATA
 
 
 class FrameTooBig(ProtocolError):

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.protocol import State
 
-from crdtpad.errors import CloseCode, CrdtpadError, ProtocolError
+from crdtpad.errors import CloseCode, CrdtpadError, FrameTooBig, ProtocolError, TextFrame
 from crdtpad.services import Services
 from crdtpad.sync import protocol as p
 from crdtpad.sync.connection import Connection
@@ -124,14 +124,14 @@ class _Socket:
         pad_id = self.scope["path"][len(PREFIX) :]
         try:
             room = await services.rooms.open(pad_id)
-        except CrdtpadError as exc:
-            log.info("Refused a socket for pad %s: %s", pad_id[:80], exc)
-            await self._close_now(exc.close_code, str(exc), type(exc).__name__)
-            await self._drain_until_disconnect()
-            return
-        except Exception:
-            log.exception("Pad %s failed to load", pad_id[:80])
-            await self._close_now(CloseCode.INTERNAL_ERROR, "the pad failed to load", "load_error")
+        except Exception as exc:
+            if isinstance(exc, CrdtpadError):
+                log.info("Refused a socket for pad %s: %s", pad_id[:80], exc)
+                code, reason, kind = exc.close_code, str(exc), type(exc).__name__
+            else:
+                log.exception("Pad %s failed to load", pad_id[:80])
+                code, reason, kind = CloseCode.INTERNAL_ERROR, "the pad failed to load", "load_error"
+            await self._close_now(code, reason, kind)
             await self._drain_until_disconnect()
             return
         conn = self.conn = Connection(services.connection_limits, self._wake)
@@ -226,22 +226,12 @@ class _Socket:
             if conn.close_code is not None:
                 continue  # closing: wait for the peer's answer, ignore what it still sends
             data = message.get("bytes")
-            if data is None:
-                metrics.rejected.labels("text_frame").inc()
-                conn.close(
-                    CloseCode.UNSUPPORTED_DATA, "text frames are not part of the protocol", "text_frame"
-                )
-                continue
-            metrics.bytes_in.inc(len(data))
-            if len(data) > max_frame:
-                metrics.rejected.labels("frame_too_big").inc()
-                conn.close(
-                    CloseCode.MESSAGE_TOO_BIG,
-                    f"frame of {len(data)} bytes exceeds {max_frame}",
-                    "frame_too_big",
-                )
-                continue
             try:
+                if data is None:
+                    raise TextFrame("text frames are not part of the protocol", "text_frame")
+                metrics.bytes_in.inc(len(data))
+                if len(data) > max_frame:
+                    raise FrameTooBig(f"frame of {len(data)} bytes exceeds {max_frame}", "frame_too_big")
                 conn.take_token()
                 msg = p.decode_message(data)
                 metrics.messages_in.labels(_TYPE_NAMES.get(data[0], "other")).inc()

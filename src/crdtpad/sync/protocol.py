@@ -6,11 +6,11 @@ against the bytes left, and nothing may follow a message.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import IntEnum
 
 from crdtpad.errors import ProtocolError
+from crdtpad.sync.validate import json_problem
 
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_U32 = 2**32 - 1
@@ -146,35 +146,10 @@ class Reader:
 
 
 def check_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> None:
-    """Accept only strict JSON nested at most ``max_depth`` deep (no NaN or Infinity)."""
-    if text.count("[") + text.count("{") > max_depth:
-        depth = 0
-        in_string = False
-        escaped = False
-        for ch in text:
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = True
-                elif ch == '"':
-                    in_string = False
-            elif ch == '"':
-                in_string = True
-            elif ch in "[{":
-                depth += 1
-                if depth > max_depth:
-                    raise ProtocolError(f"JSON nested deeper than {max_depth} levels.", "json")
-            elif ch in "]}":
-                depth -= 1
-
-    def _reject_constant(name: str) -> object:
-        raise ProtocolError(f"JSON may not contain {name}.", "json")
-
-    try:
-        json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
-        raise ProtocolError(f"Invalid JSON: {exc}.", "json") from None
+    """Accept only strict JSON nested at most ``max_depth`` deep (the update validator's own check)."""
+    problem = json_problem(text, max_depth)
+    if problem is not None:
+        raise ProtocolError(problem[0], "json")
 
 
 def read_state_vector(data: bytes) -> dict[int, int]:

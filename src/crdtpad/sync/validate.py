@@ -575,27 +575,37 @@ def _no_constant(text: str) -> float:
     raise _JsonValueError(f"{text} is not JSON")
 
 
+def json_problem(text: str, max_depth: int) -> tuple[str, int] | None:
+    """What is wrong with ``text`` as strict JSON nested at most ``max_depth`` deep, and where; else None.
+
+    Strict like JSON.parse and serde_json: no NaN or Infinity, no numbers out of f64 range, no lone
+    surrogate escapes. The one JSON check of the sync path: update content and awareness states.
+    """
+    # Counting every bracket bounds the depth from above; only long texts need the exact scan.
+    if text.count("[") + text.count("{") > max_depth:
+        steps = map(_BRACKET_STEP.__getitem__, _JSON_BRACKET.findall(_JSON_STRING.sub("", text)))
+        if max(accumulate(steps), default=0) > max_depth:
+            return f"A JSON text nests more than {max_depth} levels.", 0
+    if "\\u" in text:
+        for match in _JSON_ESCAPE.finditer(text):
+            if match.lastgroup == "lone":
+                return f"A JSON text escapes a lone surrogate {match.group()}.", match.start()
+    try:
+        json.loads(text, parse_constant=_no_constant, parse_float=_finite_number, parse_int=_finite_number)
+    except (ValueError, RecursionError) as exc:
+        return f"A JSON text does not parse: {exc}.", 0
+    return None
+
+
 def _json(buf: bytes, pos: int, max_depth: int) -> int:
-    """Read a varString of JSON text: bounded nesting, then a strict parse like JSON.parse and serde_json."""
+    """Read a varString of JSON text and check it with json_problem."""
     n, start = _length(buf, pos, "JSON text")
     stop = start + n
     try:
         text = buf[start:stop].decode()
     except UnicodeDecodeError as exc:
         raise UpdateRejected("A JSON text is not valid UTF-8.", "utf8", start + exc.start) from None
-    # Counting every bracket bounds the depth from above; only long texts need the exact scan.
-    if text.count("[") + text.count("{") > max_depth:
-        steps = map(_BRACKET_STEP.__getitem__, _JSON_BRACKET.findall(_JSON_STRING.sub("", text)))
-        if max(accumulate(steps), default=0) > max_depth:
-            raise UpdateRejected(f"A JSON text nests more than {max_depth} levels.", "json", start)
-    if "\\u" in text:
-        for match in _JSON_ESCAPE.finditer(text):
-            if match.lastgroup == "lone":
-                raise UpdateRejected(
-                    f"A JSON text escapes a lone surrogate {match.group()}.", "json", start + match.start()
-                )
-    try:
-        json.loads(text, parse_constant=_no_constant, parse_float=_finite_number, parse_int=_finite_number)
-    except (ValueError, RecursionError) as exc:
-        raise UpdateRejected(f"A JSON text does not parse: {exc}.", "json", start) from None
+    problem = json_problem(text, max_depth)
+    if problem is not None:
+        raise UpdateRejected(problem[0], "json", start + problem[1])
     return stop
