@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import aiosqlite
-
 from crdtpad.db import transaction
 from crdtpad.errors import PadCorrupt
+from crdtpad.store.base import SqliteStore
 
 
 def now_ms() -> int:
@@ -84,15 +82,8 @@ class PadStore(Protocol):
 _PAD_COLUMNS = "id, title, visibility, owner_id, created_at, updated_at, deleted_at"
 
 
-class SqlitePadStore:
-    """PadStore on SQLite: writes go through one connection, reads through another."""
-
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self._w = writer
-        self._r = reader
-        # One writer transaction at a time: the batch writer and API calls share the connection.
-        self._write_lock = asyncio.Lock()
-        self._read_lock = asyncio.Lock()
+class SqlitePadStore(SqliteStore):
+    """PadStore on SQLite."""
 
     async def create_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord:
         """Insert a new pad; the id must be unused."""
@@ -106,11 +97,7 @@ class SqlitePadStore:
 
     async def get_pad(self, pad_id: str) -> PadRecord | None:
         """The pad record, tombstones included."""
-        async with (
-            self._read_lock,
-            self._r.execute(f"SELECT {_PAD_COLUMNS} FROM pads WHERE id = ?", (pad_id,)) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._fetchone(f"SELECT {_PAD_COLUMNS} FROM pads WHERE id = ?", (pad_id,))
         return PadRecord(*row) if row else None
 
     async def ensure_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord:
@@ -124,15 +111,6 @@ class SqlitePadStore:
         record = await self.get_pad(pad_id)
         assert record is not None
         return record
-
-    async def count_pads(self) -> int:
-        """Pads not deleted."""
-        async with (
-            self._read_lock,
-            self._r.execute("SELECT count(*) FROM pads WHERE deleted_at IS NULL") as cur,
-        ):
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
 
     async def load(self, pad_id: str) -> StoredDoc:
         """Read the snapshot and the log after it in one read transaction, checking every checksum."""

@@ -7,16 +7,14 @@ batch transactions on its connection; SQLite's busy timeout orders the two write
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import aiosqlite
-
 from crdtpad.db import transaction
 from crdtpad.errors import TooManyTokens, UsernameTaken
+from crdtpad.store.base import SqliteStore
 
 
 def admin_flag(value: object) -> bool:
@@ -108,19 +106,8 @@ def _user(row: Sequence[Any]) -> UserRecord:
     )
 
 
-class SqliteUserStore:
+class SqliteUserStore(SqliteStore):
     """UserStore on SQLite: one transaction per method."""
-
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self._w = writer
-        self._r = reader
-        self._write_lock = asyncio.Lock()
-        self._read_lock = asyncio.Lock()
-
-    async def _fetchone(self, sql: str, args: tuple[object, ...]) -> tuple[Any, ...] | None:
-        async with self._read_lock, self._r.execute(sql, args) as cur:
-            row = await cur.fetchone()
-        return tuple(row) if row is not None else None
 
     async def create_user(
         self, username: str, password_hash: str, is_admin: bool, created_at: int

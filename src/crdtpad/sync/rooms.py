@@ -82,7 +82,6 @@ class Room:
         "failed",
         "limits",
         "log_bytes",
-        "log_count",
         "pad_id",
         "snapshot_seq",
     )
@@ -98,11 +97,10 @@ class Room:
         self.failed = False
         self.applied_seq = 0
         self.committed_seq = 0
-        self.log_count = 0
         self.log_bytes = 0
         self.empty_since: float | None = time.monotonic()
         self.snapshot_seq = 0
-        self._unsent: list[tuple[int, bytes]] = []
+        self._unsent: deque[tuple[int, bytes]] = deque()  # applied, not yet committed, in seq order
         self._log_sizes: list[tuple[int, int]] = []
         self._progress: asyncio.Event | None = None  # made only when someone waits
         self._effective: list[bytes] = []
@@ -134,9 +132,13 @@ class Room:
         self.applied_seq = self.committed_seq = stored.last_seq
         self.snapshot_seq = stored.upto_seq
         self._log_sizes = [(seq, len(data)) for seq, data in stored.updates]
-        self.log_count = len(self._log_sizes)
         self.log_bytes = stored.log_bytes
         self._subscription = self.doc.observe(self._on_transaction)
+
+    @property
+    def log_count(self) -> int:
+        """Log rows not yet folded into the snapshot."""
+        return len(self._log_sizes)
 
     @property
     def structure(self) -> Structure:
@@ -250,7 +252,7 @@ class Room:
         # From here to the end nothing awaits: validate, apply and queue happen as one step.
         shape = validate_update(update, self.limits.update)
         admission = self.structure.admit(shape, incremental=incremental)
-        self._effective.clear()
+        self._effective = []  # only what this update's transaction integrates
         rejected: UpdateRejected | None = None
         try:
             self.doc.apply_update(update)
@@ -264,8 +266,7 @@ class Room:
             # A Rust panic (PanicException is a BaseException) leaves the Doc in an unknown state.
             self.fail("panic", f"Yrs panicked applying an update: {exc!r}")
             raise UpdateRejected("The update crashed the CRDT engine.", "panic") from None
-        effective = self._effective[:]
-        self._effective.clear()
+        effective, self._effective = self._effective, []
         if rejected is None:
             self.structure.commit(admission)
         else:
@@ -283,7 +284,6 @@ class Room:
         seq = self.applied_seq
         self._unsent.append((seq, change))
         self._log_sizes.append((seq, len(change)))
-        self.log_count += 1
         self.log_bytes += len(change)
         self._rooms.writer.submit(Append(self.pad_id, seq, change), self)
 
@@ -293,8 +293,9 @@ class Room:
             self._wake()
             return
         self.committed_seq = seq
-        ready = [u for s, u in self._unsent if s <= seq]
-        self._unsent = [(s, u) for s, u in self._unsent if s > seq]
+        ready = []
+        while self._unsent and self._unsent[0][0] <= seq:  # commits always cover a prefix
+            ready.append(self._unsent.popleft()[1])
         if ready:
             merged = ready[0] if len(ready) == 1 else pycrdt.merge_updates(*ready)
             self.broadcast(p.sync_update(merged))
@@ -304,7 +305,6 @@ class Room:
         """The writer stored a snapshot up to ``upto_seq``: the log before it is gone."""
         self.snapshot_seq = max(self.snapshot_seq, upto_seq)
         self._log_sizes = [(s, n) for s, n in self._log_sizes if s > self.snapshot_seq]
-        self.log_count = len(self._log_sizes)
         self.log_bytes = sum(n for _, n in self._log_sizes)
 
     def _wake(self) -> None:
@@ -475,10 +475,6 @@ class Rooms:
         """Rooms in memory."""
         return len(self._rooms)
 
-    def get(self, pad_id: str) -> Room | None:
-        """The loaded room for a pad, if any."""
-        return self._rooms.get(pad_id)
-
     async def open(self, pad_id: str) -> Room:
         """The room of ``pad_id``, loading it if needed; concurrent opens share one load."""
         if not self._accepting:
@@ -501,11 +497,6 @@ class Rooms:
                     pending.exception()  # marks it retrieved for waiters that never came
                 raise
             else:
-                if not self._accepting:
-                    exc = _ShuttingDown("The server is shutting down.")
-                    pending.set_exception(exc)
-                    pending.exception()
-                    raise exc
                 pending.set_result(room)
                 self._rooms[pad_id] = room
                 self.metrics.rooms_loaded.set(len(self._rooms))
@@ -534,6 +525,8 @@ class Rooms:
         stored = await self.store.load(pad_id)
         room = Room(pad_id, self)
         room.load(stored)
+        if not self._accepting:  # shutdown began while we loaded: its sockets are already closed
+            raise _ShuttingDown("The server is shutting down.")
         self.metrics.room_loads.inc()
         self.metrics.room_load_seconds.observe(time.perf_counter() - started)
         log.info("Pad %s loaded: %d log rows after seq %d", pad_id, len(stored.updates), stored.upto_seq)
