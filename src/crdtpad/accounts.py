@@ -12,6 +12,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
@@ -34,6 +35,7 @@ MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 1024  # argon2 takes any length; this bounds the work an attacker can ask for
 MAX_TOKEN_NAME_CHARS = 100
 API_TOKEN_PREFIX = "cpt_"
+INVITE_PREFIX = "cpi_"
 MAX_API_TOKENS_PER_USER = 100
 LOGIN_FAILED = "Unknown username or wrong password."
 TOO_MANY_ATTEMPTS = "Too many failed logins; try again later."
@@ -80,6 +82,12 @@ class ActiveSession:
 
     record: SessionRecord
     user: User
+
+
+class InviteStore(Protocol):
+    """Where invites are kept."""
+
+    async def create_invite(self, code_hash: bytes, created_by: int, now: int, expires_at: int) -> int: ...
 
 
 class PasswordHasher:
@@ -192,15 +200,30 @@ class Accounts:
 
     # Users
 
-    async def register(self, username: str, password: str) -> User:
-        """Self-registration, when the instance allows it."""
-        if self.settings.registration != "open":
+    async def register(self, username: str, password: str, invite: str | None = None) -> User:
+        """Self-registration, when the instance allows it (with an invite code, when it asks for one)."""
+        mode = self.settings.registration
+        if mode == "closed":
             raise RegistrationClosed(
                 "Registration is closed on this instance; an administrator creates accounts."
             )
+        if mode == "invite":
+            if not invite:
+                raise RegistrationClosed("Registration on this instance needs an invite code.")
+            return await self.create_user(username, password, invite_hash=token_hash(invite))
         return await self.create_user(username, password)
 
-    async def create_user(self, username: str, password: str, *, is_admin: bool = False) -> User:
+    async def create_invite(self, by: User, sharing: InviteStore) -> tuple[str, int]:
+        """A single-use registration invite code, and when it expires (unix ms)."""
+        code = INVITE_PREFIX + secrets.token_urlsafe(24)
+        now = self._now_ms()
+        expires = now + int(self.settings.invite_ttl_s * 1000)
+        await sharing.create_invite(token_hash(code), by.id, now, expires)
+        return code, expires
+
+    async def create_user(
+        self, username: str, password: str, *, is_admin: bool = False, invite_hash: bytes | None = None
+    ) -> User:
         """Create an account whatever the registration setting (the CLI, an admin)."""
         name = normalize_username(username)
         if not USERNAME_RE.fullmatch(name):
@@ -210,7 +233,7 @@ class Accounts:
             )
         _check_password(password)
         record = await self.store.create_user(
-            name, await self.hasher.hash(password), is_admin, self._now_ms()
+            name, await self.hasher.hash(password), is_admin, self._now_ms(), invite_hash
         )
         log.info("Account %s created (id %d, admin %s)", record.username, record.id, record.is_admin)
         return User.of(record)
@@ -253,11 +276,11 @@ class Accounts:
         await self.store.replace_sessions(row, new_hash)
         return session
 
-    async def delete_account(self, user: User) -> tuple[str, ...]:
-        """Delete the account with its sessions and tokens, and erase the pads it owns; their ids."""
-        pad_ids = await self.store.delete_user(user.id, self._now_ms())
-        log.info("Account %s (id %d) deleted with %d pads", user.username, user.id, len(pad_ids))
-        return pad_ids
+    async def delete_account(self, user: User) -> None:
+        """Delete the account with its sessions, tokens, memberships and folders (``Pads.delete_account``
+        erases or hands over its pads first)."""
+        await self.store.delete_user(user.id)
+        log.info("Account %s (id %d) deleted", user.username, user.id)
 
     # Sessions
 

@@ -9,14 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from crdtpad.access import Guard
 from crdtpad.accounts import Accounts
-from crdtpad.api import auth, pads, sync, system
+from crdtpad.api import admin, auth, folders, pads, sync, system
 from crdtpad.config import Settings
 from crdtpad.db import open_db
 from crdtpad.errors import CrdtpadError
 from crdtpad.metrics import Metrics
+from crdtpad.pads import Pads
 from crdtpad.services import Services
 from crdtpad.store.pads import SqlitePadStore
+from crdtpad.store.sharing import SqliteSharingStore
 from crdtpad.store.users import SqliteUserStore
 from crdtpad.sync.connection import ConnectionLimits
 from crdtpad.sync.rooms import RoomLimits, Rooms
@@ -52,8 +55,11 @@ def create_app(settings: Settings) -> FastAPI:
         # Accounts get their own connections: the pad writer's batch transactions never block a login.
         async with open_db(*db_args) as (writer, reader), open_db(*db_args) as (users_writer, users_reader):
             store = SqlitePadStore(writer, reader)
-            accounts = Accounts(SqliteUserStore(users_writer, users_reader), settings)
+            users = SqliteUserStore(users_writer, users_reader)
+            accounts = Accounts(users, settings)
+            sharing = SqliteSharingStore(users_writer, users_reader, share_with=users)
             async with Rooms(store, room_limits(settings), metrics) as rooms:
+                guard = Guard(accounts, sharing, rooms)
                 app.state.services = Services(
                     settings=settings,
                     store=store,
@@ -66,6 +72,9 @@ def create_app(settings: Settings) -> FastAPI:
                         burst=settings.rate_burst,
                     ),
                     accounts=accounts,
+                    sharing=sharing,
+                    guard=guard,
+                    pads=Pads(settings, store, sharing, rooms, guard, accounts),
                 )
                 log.info("crdtpad ready: data in %s", settings.data_dir)
                 yield
@@ -83,7 +92,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(system.router)
     app.include_router(pads.router)
+    app.include_router(folders.router)
     app.include_router(auth.router)
+    app.include_router(admin.router)
     return app
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import re
 import signal
 import socket
 import sys
@@ -66,7 +67,24 @@ def serve(settings: Settings) -> None:
         lifespan="on",
         proxy_headers=False,
     )
+    redact = RedactTokens()
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(redact)
     _Server(config, app).run()
+
+
+class RedactTokens(logging.Filter):
+    """Keep tokens out of the log: uvicorn logs each request's path with its query string."""
+
+    _TOKEN = re.compile(r"((?:^|[?&])token=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite ``token=...`` in the record's arguments."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
 
 
 def read_password(prompt: str = "Password: ") -> str:

@@ -62,8 +62,18 @@ class Settings(BaseSettings):
     # Accounts
     registration: Literal["open", "closed", "invite"] = Field(
         default="open",
-        description="Who may self-register: anyone, nobody, or (for now, like closed) nobody but the admin "
-        "(`crdtpad user create`).",
+        description="Who may self-register: anyone, nobody (an admin runs `crdtpad user create`), or "
+        "whoever holds an invite code from an admin.",
+    )
+    invite_ttl_s: float = Field(default=7 * 24 * 3600, gt=0, description="An invite code works this long.")
+    anonymous_pads: bool = Field(
+        default=True, description="Visitors without an account may create public pads (as on Etherpad)."
+    )
+    unlock_ttl_s: float = Field(
+        default=12 * 3600, gt=0, description="A password pad's unlock token works this long."
+    )
+    max_links_per_target: int = Field(
+        default=100, ge=1, description="Share links one pad or folder may have."
     )
     public_origin: str | None = Field(
         default=None,

@@ -54,16 +54,25 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
         if number <= current:
             continue
         log.info("Applying schema migration %04d to %s", number, path)
+        # SQLite's way to rebuild a table: foreign keys off (a no-op inside a transaction, so
+        # before BEGIN), so dropping the old table cascades nothing; checked before COMMIT.
+        await conn.execute("PRAGMA foreign_keys=OFF")
         try:
             await conn.execute("BEGIN IMMEDIATE")
             for statement in sql.split(";\n"):
                 if statement.strip():
                     await conn.execute(statement)
+            async with conn.execute("PRAGMA foreign_key_check") as cur:
+                broken = list(await cur.fetchall())
+            if broken:
+                raise SchemaError(f"{len(broken)} rows break a foreign key, e.g. {tuple(broken[0])}")
             await conn.execute(f"PRAGMA user_version={number}")
             await conn.execute("COMMIT")
         except Exception as exc:
             await conn.execute("ROLLBACK")
             raise SchemaError(f"Schema migration {number:04d} failed on {path}: {exc}") from exc
+        finally:
+            await conn.execute("PRAGMA foreign_keys=ON")
 
 
 @asynccontextmanager

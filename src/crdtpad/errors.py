@@ -5,17 +5,20 @@
     CrdtpadError
      ├── InvalidValue           400 / 4400  (a username, password or name that breaks the rules)
      │    └── InvalidPadId             (the pad id is not a well-formed crdtpad id)
-     ├── NotAuthenticated       401 / 4401  (no valid session or API token)
-     │    └── LoginFailed              401  (one answer for unknown user and wrong password)
+     ├── NotAuthenticated       401 / 4401  (no valid session or token; a presented one was revoked)
+     │    ├── LoginFailed              401  (one answer for unknown user and wrong password)
+     │    └── PasswordRequired  401 / 4401  (a password pad, and no unlock token for it)
      ├── Forbidden              403 / 4403
      │    ├── CsrfRejected             403  (a cookie request without the CSRF token, or cross-origin)
-     │    └── RegistrationClosed       403
-     ├── NotFound               404 / 4404
+     │    ├── RegistrationClosed       403  (or a missing, used or expired invite)
+     │    └── AccessRevoked            4403 (a live socket's access to its pad was taken away)
+     ├── NotFound               404 / 4404  (also what a pad or folder the caller may not see answers)
      │    ├── PadNotFound
-     │    └── TokenNotFound            (no API token with this id belongs to the caller)
+     │    ├── FolderNotFound
+     │    └── TokenNotFound            (no API token, member or link with this id here)
      ├── Conflict               409
      │    ├── UsernameTaken
-     │    └── TooManyTokens
+     │    └── TooManyTokens            (API tokens or share links over the cap)
      ├── TooManyAttempts        429 / 4429  (login failures over the limit; Retry-After says when)
      ├── PadDeleted             410 / 4410
      ├── PadCorrupt             500 / 1011  (a stored row failed its checksum or would not decode)
@@ -79,6 +82,10 @@ class LoginFailed(NotAuthenticated):
     """Unknown username or wrong password: one answer for both."""
 
 
+class PasswordRequired(NotAuthenticated):
+    """A password pad, and the caller brought no unlock token for it."""
+
+
 class Forbidden(CrdtpadError):
     """The caller is known but may not do this."""
 
@@ -94,6 +101,10 @@ class RegistrationClosed(Forbidden):
     """Self-registration is not open on this instance."""
 
 
+class AccessRevoked(Forbidden):
+    """A connected client lost its access to the pad (a member removed, the pad made private)."""
+
+
 class NotFound(CrdtpadError):
     """The thing asked for does not exist (or is not the caller's to see)."""
 
@@ -103,6 +114,10 @@ class NotFound(CrdtpadError):
 
 class TokenNotFound(NotFound):
     """No API token with this id belongs to the caller."""
+
+
+class FolderNotFound(NotFound):
+    """No folder has this id (or the caller may not see it)."""
 
 
 class Conflict(CrdtpadError):

@@ -366,10 +366,12 @@ async def test_deleting_the_account_removes_sessions_tokens_and_owned_pads(api: 
         await api.client.post("/api/v1/tokens", json={"name": "ci"}, headers={"X-CSRF-Token": csrf})
     ).json()["token"]
     cookie = api.client.cookies["crdtpad_session"]
-    owned = (await api.client.post("/api/v1/pads", json={"title": "mine"})).json()["id"]
-    public = (await api.client.post("/api/v1/pads", json={"title": "anyone's"})).json()["id"]
+    r = await api.client.post("/api/v1/pads", json={"title": "mine"}, headers={"X-CSRF-Token": csrf})
+    owned = r.json()["id"]
+    assert r.json()["owner_id"] == user["id"]
+    async with api.new_client() as anonymous:
+        public = (await anonymous.post("/api/v1/pads", json={"title": "anyone's"})).json()["id"]
     with db(api) as conn:
-        conn.execute("UPDATE pads SET owner_id = ? WHERE id = ?", (user["id"], owned))
         conn.execute("INSERT INTO pad_updates (pad_id, seq, data, crc) VALUES (?, 1, x'00', 0)", (owned,))
     assert (await api.client.delete("/api/v1/me")).status_code == 403  # CSRF applies
     r = await api.client.delete("/api/v1/me", headers={"X-CSRF-Token": csrf})

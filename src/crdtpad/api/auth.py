@@ -17,7 +17,6 @@ from crdtpad.api.security import (
     set_session_cookie,
 )
 from crdtpad.deps import ServicesDep
-from crdtpad.errors import CloseCode
 from crdtpad.store.users import ApiTokenRecord
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -32,6 +31,12 @@ class Credentials(_Strict):
 
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
+
+
+class Registration(Credentials):
+    """A username and password, and the invite code when the instance asks for one."""
+
+    invite: str | None = Field(default=None, max_length=100)
 
 
 class PasswordChange(_Strict):
@@ -94,10 +99,10 @@ def _session_out(session: Session) -> SessionOut:
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED)
-async def register(body: Credentials, request: Request, services: ServicesDep) -> UserOut:
+async def register(body: Registration, request: Request, services: ServicesDep) -> UserOut:
     """Create an account (when registration is open); log in next."""
     check_origin(request, services.settings)
-    return UserOut.of(await services.accounts.register(body.username, body.password))
+    return UserOut.of(await services.accounts.register(body.username, body.password, body.invite))
 
 
 @router.post("/auth/login")
@@ -113,9 +118,11 @@ async def login(body: Credentials, request: Request, response: Response, service
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(auth: OptionalAuth, request: Request, response: Response, services: ServicesDep) -> None:
-    """End the cookie's session (a no-op without one) and drop the cookie."""
+    """End the cookie's session (a no-op without one) and drop the cookie; sockets opened with
+    the session close (4401) before this answers."""
     if auth is not None and auth.session_token is not None:
-        await services.accounts.logout(auth.session_token)
+        async with services.guard.changing(users=[auth.user.id]):
+            await services.accounts.logout(auth.session_token)
     clear_session_cookie(response, request, services.settings)
 
 
@@ -125,9 +132,10 @@ async def change_password(
 ) -> SessionOut:
     """Set a new password; every session of the account ends, and a cookie caller gets a fresh one."""
     by_cookie = auth.session is not None
-    session = await services.accounts.change_password(
-        auth.user, body.old_password, body.new_password, client_address(request), new_session=by_cookie
-    )
+    async with services.guard.changing(users=[auth.user.id]):
+        session = await services.accounts.change_password(
+            auth.user, body.old_password, body.new_password, client_address(request), new_session=by_cookie
+        )
     if session is None:
         return SessionOut(user=UserOut.of(auth.user))
     set_session_cookie(response, request, services.settings, session)
@@ -143,14 +151,9 @@ async def me(auth: CurrentAuth) -> SessionOut:
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_me(user: CurrentUser, request: Request, response: Response, services: ServicesDep) -> None:
-    """Delete the account, its sessions, its API tokens and every pad it owns."""
-    pad_ids = await services.accounts.delete_account(user)
-    for pad_id in pad_ids:
-        services.rooms.close_pad(pad_id, CloseCode.PAD_DELETED, "the pad was deleted")
-    for pad_id in pad_ids:
-        # Writes of a room that was live land after the tombstone: erase them again once settled.
-        await services.rooms.writer.settled(pad_id)
-        await services.store.delete_pad(pad_id)
+    """Delete the account, its sessions, tokens, folders (with their pads) and pads; a pad it owns
+    in another user's folder passes to that folder's owner. Its sockets close before this answers."""
+    await services.pads.delete_account(user)
     clear_session_cookie(response, request, services.settings)
 
 
@@ -169,5 +172,7 @@ async def list_tokens(user: CurrentUser, services: ServicesDep) -> list[TokenOut
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_token(token_id: int, user: CurrentUser, services: ServicesDep) -> None:
-    """Revoke one of the caller's API tokens; another user's token id answers 404."""
-    await services.accounts.revoke_api_token(user, token_id)
+    """Revoke one of the caller's API tokens (sockets opened with it close, 4401); another user's
+    token id answers 404."""
+    async with services.guard.changing(users=[user.id]):
+        await services.accounts.revoke_api_token(user, token_id)

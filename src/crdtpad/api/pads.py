@@ -1,40 +1,70 @@
-"""Pads over HTTP: create, read metadata, read text."""
+"""Pads over HTTP: create, list, read, change, delete; unlock a password pad; read and write text."""
 
 from __future__ import annotations
 
-import secrets
+from typing import Literal
 
-import pycrdt
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
+from crdtpad.api.security import Caller, CurrentUser, client_address
+from crdtpad.api.sharing import Strict, sharing_routes
 from crdtpad.deps import ServicesDep
-from crdtpad.errors import PadDeleted, PadNotFound
+from crdtpad.pads import MAX_TITLE_CHARS
+from crdtpad.permissions import Action, Rights, Role
 from crdtpad.store.pads import PadRecord
 
 router = APIRouter(prefix="/api/v1/pads", tags=["pads"])
 
-
-class PadCreate(BaseModel):
-    """A new pad."""
-
-    title: str = Field(default="", max_length=200)
+Visibility = Literal["public", "private", "password"]
+MAX_TEXT_CHARS = 1_000_000
 
 
-class PadCreated(BaseModel):
-    """The id of a pad just created."""
+class PadCreate(Strict):
+    """A new pad. ``password`` goes with visibility ``password`` only."""
 
-    id: str
+    title: str = Field(default="", max_length=MAX_TITLE_CHARS)
+    visibility: Visibility = "public"
+    password: str | None = Field(default=None, max_length=1024)
+    folder_id: str | None = Field(default=None, max_length=64)
+
+
+class PadPatch(Strict):
+    """Changes to a pad; absent fields stay. ``folder_id: null`` takes it out of its folder."""
+
+    title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
+    visibility: Visibility | None = None
+    password: str | None = Field(default=None, max_length=1024)
+    folder_id: str | None = Field(default=None, max_length=64)
 
 
 class PadOut(BaseModel):
-    """A pad's metadata."""
+    """A pad's metadata, and the caller's role on it."""
 
     id: str
     title: str
     visibility: str
+    owner_id: int | None
+    folder_id: str | None
+    role: Role
+    read_only: bool  # the caller may not edit (a viewer, or an archived folder)
     created_at: int
     updated_at: int
+
+    @classmethod
+    def of(cls, r: PadRecord, rights: Rights) -> PadOut:
+        """The HTTP shape of a pad for one caller."""
+        return cls(
+            id=r.id,
+            title=r.title,
+            visibility=r.visibility,
+            owner_id=r.owner_id,
+            folder_id=r.folder_id,
+            role=rights.role,
+            read_only=not rights.can(Action.EDIT),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
 
 
 class PadText(BaseModel):
@@ -44,44 +74,85 @@ class PadText(BaseModel):
     text: str
 
 
-def new_pad_id() -> str:
-    """A random, URL-safe id carrying 128 bits."""
-    return secrets.token_urlsafe(16)
+class TextIn(Strict):
+    """The whole new text of a pad."""
+
+    text: str = Field(max_length=MAX_TEXT_CHARS)
 
 
-async def _live_pad(services: ServicesDep, pad_id: str) -> PadRecord:
-    record = await services.store.get_pad(pad_id)
-    if record is None:
-        raise PadNotFound(f"No pad has the id {pad_id}.")
-    if record.deleted_at is not None:
-        raise PadDeleted(f"Pad {pad_id} was deleted.")
-    return record
+class UnlockIn(Strict):
+    """A password pad's password."""
+
+    password: str = Field(max_length=1024)
+
+
+class Unlocked(BaseModel):
+    """A token opening a password pad: ``Authorization: Bearer`` or ``?token=`` on the socket."""
+
+    token: str
+    expires_at: int
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_pad(body: PadCreate, services: ServicesDep) -> PadCreated:
-    """Create a public pad."""
-    record = await services.store.create_pad(new_pad_id(), body.title)
-    return PadCreated(id=record.id)
+async def create_pad(body: PadCreate, who: Caller, services: ServicesDep) -> PadOut:
+    """Create a pad owned by the caller (anonymous callers: public pads, if the instance allows)."""
+    record = await services.pads.create(who, body.title, body.visibility, body.password, body.folder_id)
+    _, rights = await services.pads.view(who, record.id)
+    return PadOut.of(record, rights)
+
+
+@router.get("")
+async def list_pads(user: CurrentUser, services: ServicesDep) -> list[PadOut]:
+    """Pads the caller owns and pads shared with the account (directly or through a folder)."""
+    return [PadOut.of(r, rights) for r, rights in await services.pads.list_for(user)]
 
 
 @router.get("/{pad_id}")
-async def get_pad(pad_id: str, services: ServicesDep) -> PadOut:
-    """A pad's metadata."""
-    r = await _live_pad(services, pad_id)
-    return PadOut(
-        id=r.id, title=r.title, visibility=r.visibility, created_at=r.created_at, updated_at=r.updated_at
+async def get_pad(pad_id: str, who: Caller, services: ServicesDep) -> PadOut:
+    """A pad's metadata; a pad the caller may not see is a 404."""
+    return PadOut.of(*await services.pads.view(who, pad_id))
+
+
+@router.patch("/{pad_id}")
+async def update_pad(pad_id: str, body: PadPatch, who: Caller, services: ServicesDep) -> PadOut:
+    """Rename, change visibility or password, move to a folder; open sockets follow at once."""
+    sent = body.model_fields_set
+    record = await services.pads.update(
+        who,
+        pad_id,
+        title=body.title,
+        visibility=body.visibility,
+        password=body.password,
+        folder_id=body.folder_id if "folder_id" in sent else False,
     )
+    _, rights = await services.pads.view(who, record.id)
+    return PadOut.of(record, rights)
+
+
+@router.delete("/{pad_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_pad(pad_id: str, who: Caller, services: ServicesDep) -> None:
+    """Erase the pad for everyone: open sockets close with 4410, the id answers 410 from now on."""
+    await services.pads.delete(who, pad_id)
+
+
+@router.post("/{pad_id}/unlock")
+async def unlock_pad(pad_id: str, body: UnlockIn, request: Request, services: ServicesDep) -> Unlocked:
+    """Trade a password pad's password for a short-lived token (the password never goes in a URL)."""
+    token, expires = await services.pads.unlock(pad_id, body.password, client_address(request))
+    return Unlocked(token=token, expires_at=expires)
 
 
 @router.get("/{pad_id}/text")
-async def get_text(pad_id: str, services: ServicesDep) -> PadText:
+async def get_text(pad_id: str, who: Caller, services: ServicesDep) -> PadText:
     """The pad's text (the ``content`` Y.Text) as stored."""
-    await _live_pad(services, pad_id)
-    room = await services.rooms.open(pad_id)
-    try:
-        await room.wait_committed(room.applied_seq)
-        text = str(room.doc.get("content", type=pycrdt.Text))
-    finally:
-        services.rooms.release(room)
-    return PadText(id=pad_id, text=text)
+    return PadText(id=pad_id, text=await services.pads.read_text(who, pad_id))
+
+
+@router.put("/{pad_id}/text")
+async def put_text(pad_id: str, body: TextIn, who: Caller, services: ServicesDep) -> PadText:
+    """Replace the text; merged like any edit (one minimal splice) and stored before this answers."""
+    await services.pads.write_text(who, pad_id, body.text)
+    return PadText(id=pad_id, text=body.text)
+
+
+sharing_routes(router, "pad")

@@ -1,7 +1,9 @@
 """Who is calling: a bearer API token or the session cookie (with CSRF checks), as FastAPI dependencies.
 
-- ``Authorization: Bearer cpt_...`` authenticates a script; no CSRF token is needed (a browser never
-  adds that header by itself). A bad bearer token is a 401 even where login is optional.
+- ``Authorization: Bearer <token>`` authenticates a script: an API token (``cpt_``, an account), a
+  share-link token (``cpl_``) or a password pad's unlock token (``cpu_``). No CSRF token is needed
+  (a browser never adds that header by itself). A bad bearer token is a 401 even where login is
+  optional.
 - Otherwise the ``crdtpad_session`` cookie: on a state-changing method the request must carry
   ``X-CSRF-Token`` equal to the session's CSRF token, and an ``Origin`` header, if any, must be
   the instance's own origin. An unknown or expired cookie counts as no login.
@@ -16,10 +18,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
+from crdtpad.access import ANONYMOUS, Principal
 from crdtpad.accounts import ActiveSession, Session, User
 from crdtpad.config import Settings
 from crdtpad.deps import ServicesDep
-from crdtpad.errors import CsrfRejected, NotAuthenticated
+from crdtpad.errors import CsrfRejected, Forbidden, NotAuthenticated
 
 SESSION_COOKIE = "crdtpad_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -54,40 +57,52 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _authenticate(request: Request, services: ServicesDep) -> Auth | None:
-    accounts = services.accounts
+async def identify(request: Request, services: ServicesDep) -> tuple[Principal, Auth | None]:
+    """The caller as a principal (maybe anonymous), and as an account when it has one.
+
+    ``Authorization: Bearer`` takes any crdtpad token (an API token, a share-link or unlock
+    token); a bad one is a 401 even where login is optional. Otherwise the session cookie.
+    """
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
-        user = await accounts.api_token_user(token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
-            raise NotAuthenticated("The bearer token is unknown or revoked.")
-        return Auth(user)
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("The Authorization header takes 'Bearer <token>'.")
+        who = await services.guard.principal(None, token.strip())
+        return who, (Auth(who.user) if who.user is not None else None)
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        return None
-    session = await accounts.session(cookie)
+        return ANONYMOUS, None
+    session = await services.accounts.session(cookie)
     if session is None:
-        return None
+        return ANONYMOUS, None
     if request.method not in SAFE_METHODS:
         check_origin(request, services.settings)
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), session.record.csrf_token.encode()):
             raise CsrfRejected(f"This request needs the header {CSRF_HEADER} with the session's CSRF token.")
-    return Auth(session.user, session, cookie)
+    who = Principal(session.user, None, session.record.id, session.record.expires_at)
+    return who, Auth(session.user, session, cookie)
 
 
-async def optional_auth(request: Request, services: ServicesDep) -> Auth | None:
-    """The caller, or None for an anonymous one."""
-    return await _authenticate(request, services)
+Identity = Annotated[tuple[Principal, Auth | None], Depends(identify)]
 
 
-async def current_auth(request: Request, services: ServicesDep) -> Auth:
-    """The caller; 401 when anonymous."""
-    auth = await _authenticate(request, services)
-    if auth is None:
-        raise NotAuthenticated("Log in or send an API token (Authorization: Bearer ...).")
-    return auth
+async def caller(identity: Identity) -> Principal:
+    """Whoever calls, anonymous included."""
+    return identity[0]
+
+
+async def optional_auth(identity: Identity) -> Auth | None:
+    """The calling account, or None."""
+    return identity[1]
+
+
+async def current_auth(identity: Identity) -> Auth:
+    """The calling account; 401 without one."""
+    if identity[1] is None:
+        raise NotAuthenticated("Log in or send an API token (Authorization: Bearer cpt_...).")
+    return identity[1]
 
 
 async def current_user(auth: Annotated[Auth, Depends(current_auth)]) -> User:
@@ -95,15 +110,18 @@ async def current_user(auth: Annotated[Auth, Depends(current_auth)]) -> User:
     return auth.user
 
 
-async def optional_user(auth: Annotated[Auth | None, Depends(optional_auth)]) -> User | None:
-    """The calling user, or None."""
-    return auth.user if auth else None
+async def current_admin(user: Annotated[User, Depends(current_user)]) -> User:
+    """The calling user if an instance admin (exactly ``is_admin is True``); 403 otherwise."""
+    if user.is_admin is not True:
+        raise Forbidden("This needs an instance administrator.")
+    return user
 
 
+Caller = Annotated[Principal, Depends(caller)]
+CurrentAdmin = Annotated[User, Depends(current_admin)]
 CurrentAuth = Annotated[Auth, Depends(current_auth)]
 OptionalAuth = Annotated[Auth | None, Depends(optional_auth)]
 CurrentUser = Annotated[User, Depends(current_user)]
-OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
 def set_session_cookie(response: Response, request: Request, settings: Settings, session: Session) -> None:

@@ -13,11 +13,25 @@ import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.protocol import State
 
-from crdtpad.errors import CloseCode, CrdtpadError, FrameTooBig, ProtocolError, TextFrame
+from crdtpad.access import SocketAuth
+from crdtpad.api.security import SESSION_COOKIE
+from crdtpad.errors import (
+    CloseCode,
+    CrdtpadError,
+    Forbidden,
+    FrameTooBig,
+    NotAuthenticated,
+    PadNotFound,
+    ProtocolError,
+    TextFrame,
+)
+from crdtpad.permissions import Action, Rights
 from crdtpad.services import Services
 from crdtpad.sync import protocol as p
 from crdtpad.sync.connection import Connection
@@ -122,7 +136,10 @@ class _Socket:
         await self.send({"type": "websocket.accept"})
         services.metrics.connections_total.inc()
         pad_id = self.scope["path"][len(PREFIX) :]
+        guard = services.guard
+        epoch = guard.epoch
         try:
+            auth, rights = await self._admit(pad_id)
             room = await services.rooms.open(pad_id)
         except Exception as exc:
             if isinstance(exc, CrdtpadError):
@@ -140,7 +157,10 @@ class _Socket:
         services.sockets.add(conn)
         services.metrics.connections.inc()
         try:
+            guard.attach(conn, auth, rights)
             await room.join(conn)
+            if guard.epoch != epoch:
+                await guard.recheck([conn])  # access changed while we admitted it
             await self._receive_loop(room, conn)
         except CrdtpadError as exc:
             conn.close(exc.close_code, str(exc), type(exc).__name__)
@@ -157,12 +177,54 @@ class _Socket:
                 current.uncancel()
         finally:
             room.leave(conn)
+            guard.detach(conn)
             services.sockets.discard(conn)
             services.metrics.connections.dec()
             if self.sender is not None and not self.sender.done():
                 self.sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self.sender
+
+    async def _admit(self, pad_id: str) -> tuple[SocketAuth, Rights]:
+        """Who connects and what they may do on the pad; refuses (4401/4403/4404/4410) otherwise.
+
+        The session cookie counts only when the socket's ``Origin`` is the instance's own (or
+        absent: not a browser); a ``?token=`` works from anywhere.
+        """
+        services = self.services
+        scope = self.scope
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        session_token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE) or None
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("token") or [None])[0] or None
+        origin = headers.get("origin")
+        foreign = session_token is not None and origin is not None and origin != self._own_origin(headers)
+        if foreign:
+            session_token = None
+        who = await services.guard.principal(session_token, token)
+        try:
+            _record, acl = await services.guard.pad(pad_id)
+        except PadNotFound:
+            if not services.settings.open_pads:
+                raise
+            services.rooms.release(await services.rooms.open(pad_id))  # creates the public pad
+            _record, acl = await services.guard.pad(pad_id)
+        try:
+            rights = services.guard.check(who, acl, Action.VIEW)
+        except (PadNotFound, NotAuthenticated):
+            if foreign:
+                raise Forbidden(
+                    f"The session cookie is not accepted from the origin {(origin or '')[:80]!r}."
+                ) from None
+            raise
+        return SocketAuth(pad_id, session_token, token, who), rights
+
+    def _own_origin(self, headers: dict[str, str]) -> str:
+        configured = self.services.settings.public_origin
+        if configured is not None:
+            return configured
+        scheme = "https" if self.scope.get("scheme") == "wss" else "http"
+        return f"{scheme}://{headers.get('host', '')}"
 
     # -- sending: a task only while there is something to send ---------------------------------
 
@@ -235,6 +297,10 @@ class _Socket:
                 conn.take_token()
                 msg = p.decode_message(data)
                 metrics.messages_in.labels(_TYPE_NAMES.get(data[0], "other")).inc()
+                if conn.held:
+                    await conn.released()  # an access change is deciding this client's fate
+                    if conn.close_code is not None:
+                        continue
                 await room.handle(conn, msg)
             except ProtocolError as exc:
                 metrics.rejected.labels(exc.kind).inc()

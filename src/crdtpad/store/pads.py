@@ -26,6 +26,7 @@ class PadRecord:
     title: str
     visibility: str
     owner_id: int | None
+    folder_id: str | None
     created_at: int
     updated_at: int
     deleted_at: int | None
@@ -71,42 +72,61 @@ class Compaction:
 class PadStore(Protocol):
     """The narrow storage seam rooms and the API use."""
 
-    async def create_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord: ...
+    async def create_pad(
+        self,
+        pad_id: str,
+        title: str,
+        visibility: str = "public",
+        *,
+        owner_id: int | None = None,
+        folder_id: str | None = None,
+        password_hash: str | None = None,
+    ) -> PadRecord: ...
     async def get_pad(self, pad_id: str) -> PadRecord | None: ...
-    async def ensure_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord: ...
+    async def ensure_pad(self, pad_id: str, title: str) -> PadRecord: ...
     async def load(self, pad_id: str) -> StoredDoc: ...
     async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None: ...
     async def delete_pad(self, pad_id: str) -> None: ...
 
 
-_PAD_COLUMNS = "id, title, visibility, owner_id, created_at, updated_at, deleted_at"
+_PAD_COLUMNS = "id, title, visibility, owner_id, folder_id, created_at, updated_at, deleted_at"
 
 
 class SqlitePadStore(SqliteStore):
     """PadStore on SQLite."""
 
-    async def create_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord:
+    async def create_pad(
+        self,
+        pad_id: str,
+        title: str,
+        visibility: str = "public",
+        *,
+        owner_id: int | None = None,
+        folder_id: str | None = None,
+        password_hash: str | None = None,
+    ) -> PadRecord:
         """Insert a new pad; the id must be unused."""
         ts = now_ms()
         async with self._write_lock:
             await self._w.execute(
-                f"INSERT INTO pads ({_PAD_COLUMNS}) VALUES (?, ?, ?, NULL, ?, ?, NULL)",
-                (pad_id, title, visibility, ts, ts),
+                f"INSERT INTO pads ({_PAD_COLUMNS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (pad_id, title, visibility, owner_id, folder_id, ts, ts, password_hash),
             )
-        return PadRecord(pad_id, title, visibility, None, ts, ts, None)
+        return PadRecord(pad_id, title, visibility, owner_id, folder_id, ts, ts, None)
 
     async def get_pad(self, pad_id: str) -> PadRecord | None:
         """The pad record, tombstones included."""
         row = await self._fetchone(f"SELECT {_PAD_COLUMNS} FROM pads WHERE id = ?", (pad_id,))
         return PadRecord(*row) if row else None
 
-    async def ensure_pad(self, pad_id: str, title: str, visibility: str = "public") -> PadRecord:
-        """Create the pad unless a pad (or tombstone) with this id exists; return the record."""
+    async def ensure_pad(self, pad_id: str, title: str) -> PadRecord:
+        """Create a public pad unless a pad (or tombstone) with this id exists; return the record."""
         ts = now_ms()
         async with self._write_lock:
             await self._w.execute(
-                f"INSERT OR IGNORE INTO pads ({_PAD_COLUMNS}) VALUES (?, ?, ?, NULL, ?, ?, NULL)",
-                (pad_id, title, visibility, ts, ts),
+                f"INSERT OR IGNORE INTO pads ({_PAD_COLUMNS}) "
+                "VALUES (?, ?, 'public', NULL, NULL, ?, ?, NULL)",
+                (pad_id, title, ts, ts),
             )
         record = await self.get_pad(pad_id)
         assert record is not None
@@ -174,7 +194,8 @@ class SqlitePadStore(SqliteStore):
                 )
 
     async def delete_pad(self, pad_id: str) -> None:
-        """Erase the pad's data and leave a tombstone so its id answers "deleted"."""
+        """Erase the pad's data, title, members, links and password; leave a tombstone so its id
+        answers "deleted" and a stale client cannot bring it back."""
         async with self._write_lock:
             await self._delete_pad(pad_id)
 
@@ -183,4 +204,10 @@ class SqlitePadStore(SqliteStore):
         async with transaction(w):
             await w.execute("DELETE FROM pad_updates WHERE pad_id = ?", (pad_id,))
             await w.execute("DELETE FROM pad_snapshots WHERE pad_id = ?", (pad_id,))
-            await w.execute("UPDATE pads SET deleted_at = ? WHERE id = ?", (now_ms(), pad_id))
+            for table in ("pad_members", "share_links", "pad_unlocks"):
+                await w.execute(f"DELETE FROM {table} WHERE pad_id = ?", (pad_id,))
+            await w.execute(
+                "UPDATE pads SET deleted_at = ?, title = '', password_hash = NULL, folder_id = NULL "
+                "WHERE id = ?",
+                (now_ms(), pad_id),
+            )

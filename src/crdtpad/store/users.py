@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from crdtpad.db import transaction
-from crdtpad.errors import TooManyTokens, UsernameTaken
+from crdtpad.errors import RegistrationClosed, TooManyTokens, UsernameTaken
 from crdtpad.store.base import SqliteStore
 
 
@@ -70,12 +70,17 @@ class UserStore(Protocol):
     """The storage seam of ``accounts``."""
 
     async def create_user(
-        self, username: str, password_hash: str, is_admin: bool, created_at: int
+        self,
+        username: str,
+        password_hash: str,
+        is_admin: bool,
+        created_at: int,
+        invite_hash: bytes | None = None,
     ) -> UserRecord: ...
     async def get_user(self, user_id: int) -> UserRecord | None: ...
     async def get_user_by_name(self, username: str) -> UserRecord | None: ...
     async def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
-    async def delete_user(self, user_id: int, now: int) -> tuple[str, ...]: ...
+    async def delete_user(self, user_id: int) -> None: ...
     async def create_session(self, session: NewSession, replacing: bytes | None) -> SessionRecord: ...
     async def replace_sessions(self, session: NewSession, password_hash: str) -> SessionRecord: ...
     async def end_sessions(self, user_id: int, password_hash: str) -> None: ...
@@ -110,19 +115,34 @@ class SqliteUserStore(SqliteStore):
     """UserStore on SQLite: one transaction per method."""
 
     async def create_user(
-        self, username: str, password_hash: str, is_admin: bool, created_at: int
+        self,
+        username: str,
+        password_hash: str,
+        is_admin: bool,
+        created_at: int,
+        invite_hash: bytes | None = None,
     ) -> UserRecord:
-        """Insert an account; the username must be free."""
+        """Insert an account; the username must be free, and the invite (if any) unused and unexpired."""
         async with self._write_lock:
-            try:
-                async with self._w.execute(
-                    "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?) "
-                    f"RETURNING {_USER_COLUMNS}",
-                    (username, password_hash, 1 if is_admin else 0, created_at),
-                ) as cur:
-                    row = await cur.fetchone()
-            except sqlite3.IntegrityError as exc:
-                raise UsernameTaken(f"The username {username!r} is taken.") from exc
+            w = self._w
+            async with transaction(w):
+                if invite_hash is not None:
+                    async with w.execute(
+                        "DELETE FROM invites WHERE code_hash = ? AND expires_at > ?",
+                        (invite_hash, created_at),
+                    ) as cur:
+                        if cur.rowcount == 0:
+                            raise RegistrationClosed("The invite code is unknown, used or expired.")
+                try:
+                    async with w.execute(
+                        "INSERT INTO users (username, password_hash, is_admin, created_at) "
+                        "VALUES (?, ?, ?, ?) "
+                        f"RETURNING {_USER_COLUMNS}",
+                        (username, password_hash, 1 if is_admin else 0, created_at),
+                    ) as cur:
+                        row = await cur.fetchone()
+                except sqlite3.IntegrityError as exc:
+                    raise UsernameTaken(f"The username {username!r} is taken.") from exc
         assert row is not None
         return _user(tuple(row))
 
@@ -141,22 +161,11 @@ class SqliteUserStore(SqliteStore):
         async with self._write_lock:
             await self._w.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
-    async def delete_user(self, user_id: int, now: int) -> tuple[str, ...]:
-        """Delete the account, its sessions and tokens, and erase the pads it owns; their ids."""
+    async def delete_user(self, user_id: int) -> None:
+        """Delete the account; its sessions, tokens, memberships and folders go by ON DELETE CASCADE
+        (its pads are erased or handed over first, by the caller)."""
         async with self._write_lock:
-            w = self._w
-            async with transaction(w):
-                async with w.execute(
-                    "SELECT id FROM pads WHERE owner_id = ? AND deleted_at IS NULL", (user_id,)
-                ) as cur:
-                    pad_ids = tuple(str(r[0]) for r in await cur.fetchall())
-                for pad_id in pad_ids:
-                    await w.execute("DELETE FROM pad_updates WHERE pad_id = ?", (pad_id,))
-                    await w.execute("DELETE FROM pad_snapshots WHERE pad_id = ?", (pad_id,))
-                    await w.execute("UPDATE pads SET deleted_at = ? WHERE id = ?", (now, pad_id))
-                # Sessions and tokens go by ON DELETE CASCADE.
-                await w.execute("DELETE FROM users WHERE id = ?", (user_id,))
-        return pad_ids
+            await self._w.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
     async def create_session(self, session: NewSession, replacing: bytes | None) -> SessionRecord:
         """Insert a session, delete the one it replaces (if any) and every expired one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Callable
@@ -31,10 +32,13 @@ class Connection:
     """
 
     __slots__ = (
+        "_hold",
+        "_holds",
         "_queued_bytes",
         "_refilled",
         "_tokens",
         "_wake",
+        "auth",
         "awareness_ids",
         "awareness_introduced",
         "close_code",
@@ -67,9 +71,38 @@ class Connection:
         self.draining = False  # the transport's sender is working through the queue
         self._tokens = float(limits.burst)
         self._refilled = time.monotonic()
+        self.auth: object = None  # who the client is, for whoever enforces access (access.Guard)
+        self._hold: asyncio.Event | None = None
+        self._holds = 0
 
     def __repr__(self) -> str:
         return f"<Connection {self.id}>"
+
+    # -- holds: an access change in progress pauses the client's messages ---------------------------
+
+    @property
+    def held(self) -> bool:
+        """Whether an access change is deciding this client's fate."""
+        return self._hold is not None
+
+    def hold_up(self) -> None:
+        """Pause the client's messages until ``let_go`` (holds nest)."""
+        self._holds += 1
+        if self._hold is None:
+            self._hold = asyncio.Event()
+
+    def let_go(self) -> None:
+        """Undo one ``hold_up``; the last one resumes the client."""
+        self._holds -= 1
+        if self._holds <= 0 and self._hold is not None:
+            self._holds = 0
+            hold, self._hold = self._hold, None
+            hold.set()
+
+    async def released(self) -> None:
+        """Return once no hold is on the client."""
+        while self._hold is not None:
+            await self._hold.wait()
 
     def send(self, frame: bytes) -> None:
         """Queue a frame; a client whose queue is full is closed with 1013 rather than buffered."""

@@ -13,6 +13,8 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -242,11 +244,17 @@ class Room:
         if self.failed:
             raise StoreUnavailable(f"Pad {self.pad_id} failed before its updates were stored.")
 
-    async def ingest(self, conn: Connection, update: bytes, *, incremental: bool) -> None:
-        """Validate, apply and queue one update from ``conn``; raise UpdateRejected if refused."""
-        if conn.read_only:
-            return
+    async def ingest(self, conn: Connection | None, update: bytes, *, incremental: bool) -> None:
+        """Validate, apply and queue one update from ``conn`` (None: the server's own edit, e.g. over
+        HTTP); raise UpdateRejected if refused."""
+        if conn is not None and conn.read_only:
+            return  # a viewer's edits are never applied, stored or relayed
         await self._rooms.writer.wait_for_space()
+        if conn is not None:
+            if conn.held:
+                await conn.released()  # an access change is deciding whether it may still edit
+            if conn.read_only or conn.close_code is not None:
+                return
         if self.failed:
             raise StoreUnavailable(f"Pad {self.pad_id} failed; reconnect.")
         # From here to the end nothing awaits: validate, apply and queue happen as one step.
@@ -456,6 +464,7 @@ class Rooms:
         self.writer = BatchWriter(store, metrics, limits.max_batch_updates)
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
+        self._deleting: dict[str, int] = {}  # pad id -> deletions in progress
         self._accepting = True
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
@@ -491,6 +500,8 @@ class Rooms:
             self._loading[pad_id] = pending
             try:
                 room = await self._load(pad_id)
+                if pad_id in self._deleting:
+                    raise PadDeleted(f"Pad {pad_id} was deleted.")
             except BaseException as exc:
                 if not pending.done():
                     pending.set_exception(exc)
@@ -513,6 +524,8 @@ class Rooms:
             room.empty_since = time.monotonic()
 
     async def _load(self, pad_id: str) -> Room:
+        if pad_id in self._deleting:
+            raise PadDeleted(f"Pad {pad_id} was deleted.")
         record = await self.store.get_pad(pad_id)
         if record is None:
             if not self.limits.open_pads:
@@ -583,12 +596,31 @@ class Rooms:
         self.compact(room)
         log.info("Pad %s unloaded", room.pad_id)
 
-    def close_pad(self, pad_id: str, code: int, reason: str) -> None:
-        """Close every client of a pad (deleted, access revoked) and drop the room."""
+    def clients(self, pad_id: str) -> set[Connection]:
+        """The clients of a pad, if it is loaded."""
         room = self._rooms.get(pad_id)
-        if room is not None:
-            room.close_all(code, reason)
-            self.forget(room)
+        return set(room.conns) if room is not None else set()
+
+    @asynccontextmanager
+    async def deleting(self, pad_id: str) -> AsyncIterator[None]:
+        """Around erasing a pad: its clients are closed with 4410, its queued writes dropped, and
+        no new room of it loads; the body runs once every write of the pad has settled."""
+        self._deleting[pad_id] = self._deleting.get(pad_id, 0) + 1
+        try:
+            room = self._rooms.get(pad_id)
+            if room is not None:
+                room.failed = True  # the writer drops what it still holds for the room
+                room.close_all(CloseCode.PAD_DELETED, "the pad was deleted")
+                self.forget(room)
+                room._wake()
+            await self.writer.settled(pad_id)
+            yield
+        finally:
+            left = self._deleting[pad_id] - 1
+            if left:
+                self._deleting[pad_id] = left
+            else:
+                del self._deleting[pad_id]
 
     async def shutdown(self, code: int) -> None:
         """Stop accepting, close every socket with ``code``, flush and compact; safe to call twice."""

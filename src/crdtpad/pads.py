@@ -1,0 +1,452 @@
+"""Pad lifecycle and sharing: create, list, change, delete pads and folders; members, share links,
+password pads, text over HTTP. Every access change goes through ``Guard.changing`` so it reaches
+live sockets before the call returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pycrdt
+
+from crdtpad.access import SHARE_LINK_PREFIX, UNLOCK_PREFIX, Guard, Principal
+from crdtpad.accounts import Accounts, User, token_hash
+from crdtpad.config import Settings
+from crdtpad.errors import (
+    Conflict,
+    FolderNotFound,
+    Forbidden,
+    InvalidValue,
+    NotAuthenticated,
+    PadNotFound,
+    TokenNotFound,
+    TooManyTokens,
+)
+from crdtpad.permissions import Action, FolderAcl, Rights, Role, folder_rights
+from crdtpad.store.pads import PadRecord, SqlitePadStore
+from crdtpad.store.sharing import FolderRecord, LinkRecord, MemberRecord, SqliteSharingStore
+from crdtpad.sync.rooms import Rooms
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["pad", "folder"]
+Visibility = Literal["public", "private", "password"]
+TEXT_FIELD = "content"  # the Y.Text the web editor and the HTTP text endpoints use
+MAX_TITLE_CHARS = 200
+MIN_PAD_PASSWORD_CHARS = 4
+MAX_PAD_PASSWORD_BYTES = 1024
+
+
+def new_id() -> str:
+    """A random, URL-safe id carrying 128 bits (pads and folders)."""
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderView:
+    """A folder as its viewer sees it: the record, their rights, the pads in it."""
+
+    record: FolderRecord
+    rights: Rights
+    pads: list[tuple[PadRecord, Rights]]
+
+
+def text_edit(doc: pycrdt.Doc[Any], text: str) -> bytes | None:
+    """An update turning the doc's text into ``text`` with one minimal splice; None if equal.
+
+    Built on a copy, so the room's own Doc changes only through its validated ingest path.
+    """
+    copy: pycrdt.Doc[Any] = pycrdt.Doc()
+    copy.apply_update(doc.get_update())
+    content = copy.get(TEXT_FIELD, type=pycrdt.Text)
+    old = str(content)
+    if old == text:
+        return None
+    start = 0
+    limit = min(len(old), len(text))
+    while start < limit and old[start] == text[start]:
+        start += 1
+    end = 0
+    while end < limit - start and old[-1 - end] == text[-1 - end]:
+        end += 1
+    # Yrs counts Text offsets in UTF-8 bytes.
+    a = len(old[:start].encode("utf-8"))
+    b = len(old[: len(old) - end].encode("utf-8"))
+    inserted = text[start : len(text) - end]
+    before = copy.get_state()
+    with copy.transaction():
+        if b > a:
+            del content[a:b]
+        if inserted:
+            content.insert(a, inserted)
+    return copy.get_update(before)
+
+
+class Pads:
+    """Pads and folders, as the API and the CLI use them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SqlitePadStore,
+        sharing: SqliteSharingStore,
+        rooms: Rooms,
+        guard: Guard,
+        accounts: Accounts,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.sharing = sharing
+        self.rooms = rooms
+        self.guard = guard
+        self.accounts = accounts
+
+    # -- pads ------------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        who: Principal,
+        title: str,
+        visibility: Visibility = "public",
+        password: str | None = None,
+        folder_id: str | None = None,
+    ) -> PadRecord:
+        """A new pad owned by the caller; anonymous callers may create public pads, if allowed."""
+        title = _title(title)
+        if who.user is None:
+            if visibility != "public" or folder_id is not None:
+                raise NotAuthenticated("Log in to create a private or password pad, or one in a folder.")
+            if not self.settings.anonymous_pads:
+                raise NotAuthenticated("Log in to create pads on this instance.")
+        password_hash = await self._password_hash(visibility, password, None)
+        if folder_id is not None:
+            await self._folder_rights(who, folder_id, Action.EDIT)
+        record = await self.store.create_pad(
+            new_id(),
+            title,
+            visibility,
+            owner_id=who.user_id,
+            folder_id=folder_id,
+            password_hash=password_hash,
+        )
+        log.info(
+            "Pad %s created (%s) by %s", record.id, visibility, who.user.username if who.user else "anonymous"
+        )
+        return record
+
+    async def view(
+        self, who: Principal, pad_id: str, action: Action = Action.VIEW
+    ) -> tuple[PadRecord, Rights]:
+        """A pad and the caller's rights on it, if they allow ``action``."""
+        record, _acl, rights = await self.guard.require(who, pad_id, action)
+        return record, rights
+
+    async def list_for(self, user: User) -> list[tuple[PadRecord, Rights]]:
+        """Pads the user owns or that are shared with the account (directly or through a folder)."""
+        found = []
+        for record, acl in await self.sharing.pads_of(user.id):
+            rights = self.guard.rights(Principal(user), acl)
+            if rights is not None:
+                found.append((record, rights))
+        return found
+
+    async def update(
+        self,
+        who: Principal,
+        pad_id: str,
+        *,
+        title: str | None = None,
+        visibility: Visibility | None = None,
+        password: str | None = None,
+        folder_id: str | Literal[False] | None = False,
+    ) -> PadRecord:
+        """Rename a pad, change its visibility or password, move it into or out of a folder."""
+        record, _ = await self.view(who, pad_id, Action.MANAGE)
+        changes: dict[str, object] = {}
+        if title is not None:
+            changes["title"] = _title(title)
+        if visibility is not None or password is not None:
+            new_visibility = visibility or record.visibility
+            secret = await self.sharing.pad_secret(pad_id)
+            current = secret.password_hash if secret is not None else None
+            new_hash = await self._password_hash(new_visibility, password, current)
+            changes["visibility"] = new_visibility
+            if new_hash != current:
+                changes["password_hash"] = new_hash
+        if folder_id is not False and folder_id != record.folder_id:
+            if folder_id is not None:
+                await self._folder_rights(who, folder_id, Action.EDIT)
+            changes["folder_id"] = folder_id
+        if changes:
+            async with self.guard.changing(pads=[pad_id]):
+                await self.sharing.update_pad(pad_id, self.guard.now_ms(), **changes)  # type: ignore[arg-type]
+        updated, _ = await self.guard.pad(pad_id)
+        return updated
+
+    async def _password_hash(self, visibility: str, password: str | None, current: str | None) -> str | None:
+        if visibility != "password":
+            if password is not None:
+                raise InvalidValue("Only a pad with visibility 'password' takes a password.")
+            return None
+        if password is None:
+            if current is None:
+                raise InvalidValue("A password pad needs a password.")
+            return current
+        if len(password) < MIN_PAD_PASSWORD_CHARS or len(password.encode("utf-8")) > MAX_PAD_PASSWORD_BYTES:
+            raise InvalidValue(
+                f"A pad password has {MIN_PAD_PASSWORD_CHARS} to {MAX_PAD_PASSWORD_BYTES} bytes of text."
+            )
+        return await self.accounts.hasher.hash(password)
+
+    async def delete(self, who: Principal, pad_id: str) -> None:
+        """Erase a pad for everyone (the caller may delete it)."""
+        await self.view(who, pad_id, Action.DELETE)
+        await self.erase(pad_id)
+
+    async def erase(self, pad_id: str) -> None:
+        """Erase a pad: clients closed with 4410, its log, snapshots, members and links gone."""
+        async with self.rooms.deleting(pad_id):
+            await self.store.delete_pad(pad_id)
+        log.info("Pad %s deleted", pad_id)
+
+    async def unlock(self, pad_id: str, password: str, address: str) -> tuple[str, int]:
+        """An unlock token for a password pad, and when it expires; the wrong password is a 401."""
+        limiter = self.accounts.limiter
+        key = f"pad:{pad_id}"
+        limiter.check(key, address)
+        secret = await self.sharing.pad_secret(pad_id)
+        if secret is None or secret.visibility == "private":
+            raise PadNotFound(f"No pad has the id {pad_id[:80]}.")
+        if secret.password_hash is None:
+            raise Conflict(f"Pad {pad_id} has no password: open it directly.")
+        ok, new_hash = await self.accounts.hasher.verify(password, secret.password_hash)
+        if not ok:
+            limiter.failed(key, address)
+            raise NotAuthenticated("Wrong password for this pad.")
+        limiter.succeeded(key)
+        if new_hash is not None:
+            await self.sharing.update_pad(pad_id, self.guard.now_ms(), password_hash=new_hash)
+        token = UNLOCK_PREFIX + secrets.token_urlsafe(32)
+        now = self.guard.now_ms()
+        expires = now + int(self.settings.unlock_ttl_s * 1000)
+        await self.sharing.create_unlock(pad_id, token_hash(token), now, expires)
+        return token, expires
+
+    # -- text --------------------------------------------------------------------------------------
+
+    async def read_text(self, who: Principal, pad_id: str) -> str:
+        """The pad's text as stored."""
+        await self.view(who, pad_id, Action.VIEW)
+        room = await self.rooms.open(pad_id)
+        try:
+            await room.wait_committed(room.applied_seq)
+            return str(room.doc.get(TEXT_FIELD, type=pycrdt.Text))
+        finally:
+            self.rooms.release(room)
+
+    async def write_text(self, who: Principal, pad_id: str, text: str) -> None:
+        """Replace the pad's text (one minimal splice, merged like any edit); returns once stored."""
+        await self.view(who, pad_id, Action.EDIT)
+        room = await self.rooms.open(pad_id)
+        try:
+            update = text_edit(room.doc, text)
+            if update is not None:
+                await room.ingest(None, update, incremental=True)
+            await room.wait_committed(room.applied_seq)
+        finally:
+            self.rooms.release(room)
+
+    # -- folders -----------------------------------------------------------------------------------
+
+    async def create_folder(self, user: User, name: str) -> FolderRecord:
+        """A new folder owned by the user."""
+        return await self.sharing.create_folder(new_id(), _name(name), user.id, self.guard.now_ms())
+
+    async def _folder_rights(
+        self, who: Principal, folder_id: str, action: Action
+    ) -> tuple[FolderAcl, Rights]:
+        acl = await self.sharing.folder_acl(folder_id)
+        rights = folder_rights(who.user_id, who.grant, acl, self.guard.now_ms()) if acl else None
+        if acl is None or rights is None:
+            raise FolderNotFound(f"No folder has the id {folder_id[:80]}.")
+        if not rights.can(action):
+            if rights.read_only and action is Action.EDIT:
+                raise Forbidden(f"Folder {folder_id} is archived: nothing is added to it.")
+            raise Forbidden(f"Your role on folder {folder_id} ({rights.role}) may not {action} it.")
+        return acl, rights
+
+    async def folder(self, who: Principal, folder_id: str) -> FolderView:
+        """A folder, the caller's rights on it and its pads."""
+        _acl, rights = await self._folder_rights(who, folder_id, Action.VIEW)
+        record = await self.sharing.get_folder(folder_id)
+        if record is None:
+            raise FolderNotFound(f"No folder has the id {folder_id[:80]}.")
+        pads = []
+        for pad in await self.sharing.pads_in(folder_id):
+            found = await self.sharing.pad_acl(pad.id)
+            pad_rights = self.guard.rights(who, found[1]) if found is not None else None
+            if pad_rights is not None:
+                pads.append((pad, pad_rights))
+        return FolderView(record, rights, pads)
+
+    async def folders_for(self, user: User) -> list[tuple[FolderRecord, Rights]]:
+        """Folders the user owns or belongs to."""
+        now = self.guard.now_ms()
+        found = []
+        for record, acl in await self.sharing.folders_of(user.id):
+            rights = folder_rights(user.id, None, acl, now)
+            if rights is not None:
+                found.append((record, rights))
+        return found
+
+    async def update_folder(
+        self, who: Principal, folder_id: str, *, name: str | None = None, archived: bool | None = None
+    ) -> FolderView:
+        """Rename a folder, archive it (its pads become read-only) or unarchive it."""
+        await self._folder_rights(who, folder_id, Action.MANAGE)
+        now = self.guard.now_ms()
+        if name is not None:
+            await self.sharing.update_folder(folder_id, now, name=_name(name))
+        if archived is not None:
+            async with self.guard.changing(folders=[folder_id]):
+                await self.sharing.update_folder(folder_id, now, archived_at=now if archived else None)
+        return await self.folder(who, folder_id)
+
+    async def delete_folder(self, who: Principal, folder_id: str) -> None:
+        """Delete a folder and every pad in it (as MyPads deletes a group's pads)."""
+        await self._folder_rights(who, folder_id, Action.DELETE)
+        await self.erase_folder(folder_id)
+
+    async def erase_folder(self, folder_id: str) -> None:
+        """Erase every pad in a folder, then the folder with its members and links."""
+        for record in await self.sharing.pads_in(folder_id):
+            await self.erase(record.id)
+        await self.sharing.delete_folder(folder_id)
+        log.info("Folder %s deleted", folder_id)
+
+    # -- members and links (of a pad or a folder) --------------------------------------------------
+
+    async def _manage(self, who: Principal, kind: Kind, target: str) -> None:
+        if kind == "pad":
+            await self.view(who, target, Action.MANAGE)
+        else:
+            await self._folder_rights(who, target, Action.MANAGE)
+
+    async def _owner_of(self, kind: Kind, target: str) -> int | None:
+        if kind == "pad":
+            record, _ = await self.guard.pad(target)
+            return record.owner_id
+        folder = await self.sharing.get_folder(target)
+        return folder.owner_id if folder else None
+
+    def _changing(self, kind: Kind, target: str) -> AbstractAsyncContextManager[None]:
+        return self.guard.changing(pads=[target]) if kind == "pad" else self.guard.changing(folders=[target])
+
+    async def members(self, who: Principal, kind: Kind, target: str) -> list[MemberRecord]:
+        """The members of a pad or folder (managers only)."""
+        await self._manage(who, kind, target)
+        return await self.sharing.members(kind, target)
+
+    async def set_member(
+        self, who: Principal, kind: Kind, target: str, username: str, role: Role
+    ) -> MemberRecord:
+        """Give an account a role on a pad or folder (or change it)."""
+        await self._manage(who, kind, target)
+        user = await self.accounts.user_by_name(username)
+        if user is None:
+            raise TokenNotFound(f"No account is named {username[:40]!r}.")
+        if user.id == await self._owner_of(kind, target):
+            raise Conflict(f"{user.username} owns this {kind}: that role does not change.")
+        now = self.guard.now_ms()
+        async with self._changing(kind, target):
+            await self.sharing.set_member(kind, target, user.id, role, now)
+        return MemberRecord(user.id, user.username, role, now)
+
+    async def remove_member(self, who: Principal, kind: Kind, target: str, username: str) -> None:
+        """Take an account's role away; its live sockets on the pad(s) are closed within the call."""
+        await self._manage(who, kind, target)
+        user = await self.accounts.user_by_name(username)
+        if user is None:
+            raise TokenNotFound(f"{username[:40]!r} is not a member of this {kind}.")
+        async with self._changing(kind, target):
+            removed = await self.sharing.remove_member(kind, target, user.id)
+        if not removed:
+            raise TokenNotFound(f"{user.username} is not a member of this {kind}.")
+
+    async def create_link(
+        self, who: Principal, kind: Kind, target: str, role: Role, expires_in_s: int | None
+    ) -> tuple[LinkRecord, str]:
+        """A share link granting ``role`` on a pad or folder; the token is shown only here."""
+        await self._manage(who, kind, target)
+        if role is Role.OWNER:
+            raise InvalidValue("A share link grants 'editor' or 'viewer', not 'owner'.")
+        token = SHARE_LINK_PREFIX + secrets.token_urlsafe(32)
+        now = self.guard.now_ms()
+        expires = None if expires_in_s is None else now + expires_in_s * 1000
+        record = await self.sharing.create_link(
+            kind,
+            target,
+            token_hash(token),
+            role,
+            who.user_id,
+            now,
+            expires,
+            self.settings.max_links_per_target,
+        )
+        if record is None:
+            raise TooManyTokens(
+                f"This {kind} already has {self.settings.max_links_per_target} share links; revoke one first."
+            )
+        return record, token
+
+    async def links(self, who: Principal, kind: Kind, target: str) -> list[LinkRecord]:
+        """The share links of a pad or folder (managers only)."""
+        await self._manage(who, kind, target)
+        return await self.sharing.links(kind, target)
+
+    async def revoke_link(self, who: Principal, kind: Kind, target: str, link_id: int) -> None:
+        """Revoke a share link; sockets that came with it are closed within the call."""
+        await self._manage(who, kind, target)
+        async with self._changing(kind, target):
+            revoked = await self.sharing.delete_link(kind, target, link_id)
+        if not revoked:
+            raise TokenNotFound(f"This {kind} has no share link with id {link_id}.")
+
+    # -- accounts going away -----------------------------------------------------------------------
+
+    async def delete_account(self, user: User) -> None:
+        """Delete an account. Its folders go with every pad in them; its other pads are erased,
+        except those in another user's folder, which pass to that folder's owner."""
+        for folder_id in await self.sharing.owned_folders(user.id):
+            await self.erase_folder(folder_id)
+        for record in await self.sharing.owned_pads(user.id):
+            folder = await self.sharing.get_folder(record.folder_id) if record.folder_id else None
+            if folder is not None and folder.owner_id != user.id:
+                await self.sharing.hand_over(record.id, folder.owner_id, self.guard.now_ms())
+            else:
+                await self.erase(record.id)
+        async with self.guard.changing(users=[user.id]):
+            await self.accounts.delete_account(user)
+
+    async def disable_account(self, user_id: int, disabled: bool) -> bool:
+        """Disable (or re-enable) an account; a disabled one's sockets close at once."""
+        async with self.guard.changing(users=[user_id]):
+            return await self.sharing.set_disabled(user_id, self.guard.now_ms() if disabled else None)
+
+
+def _title(title: str) -> str:
+    title = title.strip()
+    if len(title) > MAX_TITLE_CHARS:
+        raise InvalidValue(f"A title has at most {MAX_TITLE_CHARS} characters, not {len(title)}.")
+    return title
+
+
+def _name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_TITLE_CHARS:
+        raise InvalidValue(f"A folder name has 1 to {MAX_TITLE_CHARS} characters, not {len(name)}.")
+    return name
