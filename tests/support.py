@@ -127,8 +127,11 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: s
 class YClient:
     """A Python Yjs client speaking y-websocket: a pycrdt Doc kept in sync over one socket."""
 
-    def __init__(self, url: str, doc: pycrdt.Doc | None = None) -> None:
+    def __init__(
+        self, url: str, doc: pycrdt.Doc | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         self.url = url
+        self.headers = headers or {}
         self.doc = doc or pycrdt.Doc()
         self.text = self.doc.get("content", type=pycrdt.Text)
         self.ws: ClientConnection | None = None
@@ -164,7 +167,9 @@ class YClient:
         self.synced.clear()
         self.close_code = None
         self._loop = asyncio.get_running_loop()
-        self.ws = await websockets.connect(self.url, max_size=None, open_timeout=timeout)
+        self.ws = await websockets.connect(
+            self.url, max_size=None, open_timeout=timeout, additional_headers=self.headers
+        )
         with contextlib.suppress(websockets.ConnectionClosed):
             await self.ws.send(p.sync_step1(self.doc.get_state()))
         self._task = asyncio.get_running_loop().create_task(self._read())
@@ -235,9 +240,10 @@ class YClient:
 class NodeClient:
     """The stock JS ``WebsocketProvider`` in a Node process, driven line by line."""
 
-    def __init__(self, server_url: str, pad_id: str) -> None:
+    def __init__(self, server_url: str, pad_id: str, params: dict[str, str] | None = None) -> None:
         self.server_url = server_url
         self.pad_id = pad_id
+        self.params = params or {}
         self.proc: asyncio.subprocess.Process | None = None
         self.events: list[dict[str, Any]] = []
         self._replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -250,6 +256,7 @@ class NodeClient:
             str(JS_DIR / "client.mjs"),
             self.server_url,
             self.pad_id,
+            json.dumps(self.params),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )

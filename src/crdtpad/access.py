@@ -269,9 +269,12 @@ class Guard:
                 else:
                     self._refuse(conn, AccessRevoked(f"You no longer have access to pad {auth.pad_id}."))
                 continue
+            was_read_only = conn.read_only
             self.detach(conn)
             auth.principal = who
             self._track(conn, auth, rights)
+            if was_read_only and not conn.read_only:
+                await self.rooms.resync(auth.pad_id, conn)
 
     @staticmethod
     def _refuse(conn: Connection, exc: CrdtpadError) -> None:

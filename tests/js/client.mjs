@@ -1,5 +1,5 @@
 // A stock y-websocket provider driven over stdin/stdout by the Python tests.
-// Usage: node client.mjs ws://127.0.0.1:PORT/sync PAD_ID
+// Usage: node client.mjs ws://127.0.0.1:PORT/sync PAD_ID [PARAMS_JSON]  (params go in the query, e.g. token)
 // Commands (one JSON object per line): insert {index,text}, delete {index,length}, text, awareness {state},
 // peers, disconnect, connect, stats, quit. Every reply and event is one JSON line on stdout.
 import * as readline from 'node:readline'
@@ -7,10 +7,11 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 
-const [serverUrl, padId] = process.argv.slice(2)
+const [serverUrl, padId, paramsJson] = process.argv.slice(2)
+const params = paramsJson ? JSON.parse(paramsJson) : {}
 const doc = new Y.Doc()
 const text = doc.getText('content')
-const provider = new WebsocketProvider(serverUrl, padId, doc, { WebSocketPolyfill: WebSocket, connect: true })
+const provider = new WebsocketProvider(serverUrl, padId, doc, { WebSocketPolyfill: WebSocket, connect: true, params })
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 const stats = { statusChanges: [], closes: [], synced: 0 }
 

@@ -596,6 +596,14 @@ class Rooms:
         self.compact(room)
         log.info("Pad %s unloaded", room.pad_id)
 
+    async def resync(self, pad_id: str, conn: Connection) -> None:
+        """Ask a client for what it has that we lack (our SyncStep1): after it may edit again, the
+        edits it made while read-only come in like offline ones."""
+        room = self._rooms.get(pad_id)
+        if room is not None and conn in room.conns:
+            await room.wait_committed(room.applied_seq)
+            room.send(conn, p.sync_step1(room.doc.get_state()))
+
     def clients(self, pad_id: str) -> set[Connection]:
         """The clients of a pad, if it is loaded."""
         room = self._rooms.get(pad_id)
