@@ -280,5 +280,6 @@ class Guard:
     def _refuse(conn: Connection, exc: CrdtpadError) -> None:
         if isinstance(exc, NotFound):
             exc = AccessRevoked(str(exc))
-        log.info("Closing connection %d: %s", conn.id, exc)
+        pad_id = conn.auth.pad_id if isinstance(conn.auth, SocketAuth) else "?"
+        log.info("Pad %s: closing connection %d: %s", pad_id, conn.id, exc)
         conn.close(exc.close_code, str(exc), type(exc).__name__)
