@@ -12,10 +12,12 @@ import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
 from tests.support import NodeClient, ServerProcess, YClient, wait_for
 
 PASSWORD = "correct horse battery"
@@ -508,3 +510,41 @@ async def wait_for_text(who: Person, pad: str, expected: str, timeout: float = 1
             return
         assert time.monotonic() < deadline, f"pad text is {text!r}, not {expected!r}"
         await asyncio.sleep(0.05)
+
+
+# -- expiry ---------------------------------------------------------------------------------------
+
+
+async def test_a_session_that_expires_closes_its_socket_4401(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", CRDTPAD_SESSION_TTL_S="2")
+    server.start()
+    try:
+        user = await person(server, "u")
+        pad = (await user.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as browser:
+            await browser.post("/api/v1/auth/login", json={"username": user.name, "password": PASSWORD})
+            cookie = browser.cookies["crdtpad_session"]
+        started = time.monotonic()
+        y = YClient(server.ws_url(pad), headers={"Cookie": f"crdtpad_session={cookie}", "Origin": server.url})
+        async with clients(y):
+            await y.connect()
+            assert await y.wait_closed(timeout=2 + REVOKED_WITHIN_S) == 4401
+            assert time.monotonic() - started >= 1.0  # not before its time
+        await user.http.aclose()
+    finally:
+        server.kill()
+
+
+async def test_a_link_that_expires_closes_its_socket_4401(live: ServerProcess) -> None:
+    owner = await person(live, "o")
+    pad = (await owner.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
+    link = await owner.call("POST", f"/pads/{pad}/links", 201, json={"role": "viewer", "expires_in": 60})
+    soon = int(time.time() * 1000) + 1500
+    with contextlib.closing(sqlite3.connect(live.data_dir / "crdtpad.sqlite3")) as db, db:
+        db.execute("UPDATE share_links SET expires_at = ? WHERE id = ?", (soon, link["id"]))
+    y = YClient(f"{live.ws_url(pad)}?token={link['token']}")
+    async with clients(y):
+        await y.connect()
+        assert await y.wait_closed(timeout=1.5 + REVOKED_WITHIN_S) == 4401
+        assert time.time() * 1000 >= soon - 50
+    await owner.http.aclose()
