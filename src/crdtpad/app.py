@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from crdtpad.access import Guard
@@ -85,6 +86,12 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Real-time collaborative pads: Yjs documents over WebSocket, stored in SQLite.",
         lifespan=lifespan,
     )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default answer echoes each bad value back ("input"): a password, a token.
+        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(CrdtpadError)
     async def _crdtpad_error(request: Request, exc: CrdtpadError) -> JSONResponse:

@@ -26,7 +26,7 @@ from crdtpad.errors import (
     TokenNotFound,
     TooManyTokens,
 )
-from crdtpad.permissions import Action, FolderAcl, Rights, Role, folder_rights
+from crdtpad.permissions import Action, FolderAcl, PadAcl, Rights, Role, folder_rights
 from crdtpad.store.pads import PadRecord, SqlitePadStore
 from crdtpad.store.sharing import FolderRecord, LinkRecord, MemberRecord, SqliteSharingStore
 from crdtpad.sync.rooms import Rooms
@@ -178,8 +178,15 @@ class Pads:
             if new_hash != current:
                 changes["password_hash"] = new_hash
         if folder_id is not False and folder_id != record.folder_id:
+            new_folder = None
             if folder_id is not None:
-                await self._folder_rights(who, folder_id, Action.EDIT)
+                new_folder, _ = await self._folder_rights(who, folder_id, Action.EDIT)
+            _, acl = await self.guard.pad(pad_id)
+            moved = PadAcl(acl.id, acl.owner_id, acl.visibility, new_folder, acl.members)
+            if self.guard.rights(who, moved) is None:
+                raise Conflict(
+                    f"Moving pad {pad_id} there would take away your own access to it; its owner can move it."
+                )
             changes["folder_id"] = folder_id
         if changes:
             async with self.guard.changing(pads=[pad_id]):
@@ -218,6 +225,7 @@ class Pads:
         limiter = self.accounts.limiter
         key = f"pad:{pad_id}"
         limiter.check(key, address)
+        await self.guard.pad(pad_id)  # 404 unknown, 410 deleted
         secret = await self.sharing.pad_secret(pad_id)
         if secret is None or secret.visibility == "private":
             raise PadNotFound(f"No pad has the id {pad_id[:80]}.")
@@ -367,8 +375,15 @@ class Pads:
         return MemberRecord(user.id, user.username, role, now)
 
     async def remove_member(self, who: Principal, kind: Kind, target: str, username: str) -> None:
-        """Take an account's role away; its live sockets on the pad(s) are closed within the call."""
-        await self._manage(who, kind, target)
+        """Take an account's role away (anyone may leave); its live sockets on the pad(s) close
+        within the call."""
+        leaving = who.user is not None and who.user.username == username.strip().lower()
+        if leaving and kind == "pad":
+            await self.view(who, target, Action.VIEW)
+        elif leaving:
+            await self._folder_rights(who, target, Action.VIEW)
+        else:
+            await self._manage(who, kind, target)
         user = await self.accounts.user_by_name(username)
         if user is None:
             raise TokenNotFound(f"{username[:40]!r} is not a member of this {kind}.")
@@ -432,8 +447,10 @@ class Pads:
         async with self.guard.changing(users=[user.id]):
             await self.accounts.delete_account(user)
 
-    async def disable_account(self, user_id: int, disabled: bool) -> bool:
+    async def disable_account(self, admin: User, user_id: int, disabled: bool) -> bool:
         """Disable (or re-enable) an account; a disabled one's sockets close at once."""
+        if disabled and user_id == admin.id:
+            raise Conflict("An administrator cannot disable their own account.")
         async with self.guard.changing(users=[user_id]):
             return await self.sharing.set_disabled(user_id, self.guard.now_ms() if disabled else None)
 

@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pycrdt
-from tests.accounts.conftest import PASSWORD, running
 
 from crdtpad.access import Principal, SocketAuth
 from crdtpad.permissions import Action, Role
 from crdtpad.sync.connection import Connection, ConnectionLimits
+from tests.accounts.conftest import PASSWORD, running
 
 
 def typed(text: str) -> bytes:

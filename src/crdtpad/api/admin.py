@@ -86,7 +86,7 @@ async def update_user(
     user_id: int, body: AdminUserPatch, admin: CurrentAdmin, services: ServicesDep
 ) -> AdminUser:
     """Disable an account (its sessions end, its tokens stop working, its sockets close) or re-enable it."""
-    if not await services.pads.disable_account(user_id, body.disabled):
+    if not await services.pads.disable_account(admin, user_id, body.disabled):
         raise NotFound(f"No account has the id {user_id}.")
     record = await services.accounts.store.get_user(user_id)
     if record is None:
