@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from crdtpad.accounts import API_TOKEN_PREFIX, Accounts, User, token_hash
 from crdtpad.errors import (
@@ -70,6 +71,20 @@ class SocketAuth:
     deadline: asyncio.TimerHandle | None = None
 
 
+class _Change:
+    """One access change in progress: the sockets it holds (compared by identity)."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held: set[Connection] = set()
+
+    def hold(self, conn: Connection) -> None:
+        if conn not in self.held:
+            self.held.add(conn)
+            conn.hold_up()
+
+
 class Guard:
     """Resolves callers, decides their rights on pads, and enforces access changes on live sockets."""
 
@@ -84,9 +99,12 @@ class Guard:
         self.sharing = sharing
         self.rooms = rooms
         self._clock = clock
+        self._by_pad: dict[str, set[Connection]] = {}
         self._by_user: dict[int, set[Connection]] = {}
-        self._changes: list[set[Connection]] = []  # sockets held by changes in progress
-        self.epoch = 0  # moves after every change: a socket resolved before it is re-checked
+        self._changes: list[_Change] = []  # in progress
+        self._quiet = asyncio.Event()  # set while no change is in progress
+        self._quiet.set()
+        self.epoch = 0  # moves when a change starts and ends: a socket admitted across it is re-checked
 
     def now_ms(self) -> int:
         """Wall-clock milliseconds."""
@@ -156,18 +174,34 @@ class Guard:
         record, acl = await self.pad(pad_id)
         return record, acl, self.check(who, acl, action)
 
+    async def quiet(self) -> None:
+        """Return once no access change is in progress."""
+        await self._quiet.wait()
+
+    def unchanged_since(self, epoch: int) -> bool:
+        """Whether no access change began or ended since ``epoch`` was read."""
+        return self.epoch == epoch
+
     # -- live sockets --------------------------------------------------------------------------
 
     def attach(self, conn: Connection, auth: SocketAuth, rights: Rights) -> None:
-        """Track a socket that joins its pad; changes in progress will re-check it too."""
+        """Track a socket about to join its pad; changes in progress will re-check it too."""
         self._track(conn, auth, rights)
-        for held in self._changes:
-            held.add(conn)
-            conn.hold_up()
+        for change in self._changes:
+            change.hold(conn)
+
+    async def enter(self, conn: Connection, auth: SocketAuth, rights: Rights, epoch: int) -> bool:
+        """Attach a socket admitted while ``epoch`` was current; if access changed since, re-check
+        it first. Whether it may join (its room sends it nothing before this says yes)."""
+        self.attach(conn, auth, rights)
+        if self.epoch != epoch:
+            await self.recheck([conn])
+        return conn.close_code is None
 
     def _track(self, conn: Connection, auth: SocketAuth, rights: Rights) -> None:
         conn.auth = auth
         conn.read_only = not rights.can(Action.EDIT)
+        self._by_pad.setdefault(auth.pad_id, set()).add(conn)
         uid = auth.principal.user_id
         if uid is not None:
             self._by_user.setdefault(uid, set()).add(conn)
@@ -180,13 +214,10 @@ class Guard:
             return
         if auth.deadline is not None:
             auth.deadline.cancel()
-        uid = auth.principal.user_id
-        if uid is not None:
-            conns = self._by_user.get(uid)
-            if conns is not None:
-                conns.discard(conn)
-                if not conns:
-                    del self._by_user[uid]
+            auth.deadline = None
+        _forget(self._by_pad, auth.pad_id, conn)
+        if auth.principal.user_id is not None:
+            _forget(self._by_user, auth.principal.user_id, conn)
 
     def _arm_deadline(self, conn: Connection, auth: SocketAuth) -> None:
         if auth.deadline is not None:
@@ -209,27 +240,35 @@ class Guard:
         folders: Iterable[str] = (),
         users: Iterable[int] = (),
     ) -> AsyncIterator[None]:
-        """Hold the sockets an access change touches, then re-check them once it is written."""
-        pad_ids = set(pads)
-        for folder_id in folders:
-            pad_ids.update(r.id for r in await self.sharing.pads_in(folder_id))
-        held: set[Connection] = set()
-        for pad_id in pad_ids:
-            held.update(self.rooms.clients(pad_id))
-        for uid in users:
-            held.update(self._by_user.get(uid, ()))
-        for conn in held:
-            conn.hold_up()
-        self._changes.append(held)
+        """Hold the sockets an access change touches, then re-check them once it is written.
+
+        From its start, the change also holds every socket that attaches meanwhile, and ``epoch``
+        moves at its start and end: a socket admitted across it is re-checked before it joins.
+        """
+        change = _Change()
+        self._changes.append(change)
+        self._quiet.clear()
+        self.epoch += 1
         try:
+            pad_ids = set(pads)
+            for folder_id in folders:
+                pad_ids.update(r.id for r in await self.sharing.pads_in(folder_id))
+            for pad_id in pad_ids:
+                for conn in self._by_pad.get(pad_id, ()):
+                    change.hold(conn)
+            for uid in users:
+                for conn in self._by_user.get(uid, ()):
+                    change.hold(conn)
             yield
         finally:
-            self._changes.remove(held)
-            self.epoch += 1
             try:
-                await self.recheck(held)
+                self._changes = [c for c in self._changes if c is not change]
+                if not self._changes:
+                    self._quiet.set()
+                self.epoch += 1
+                await self.recheck(change.held)
             finally:
-                for conn in held:
+                for conn in change.held:
                     conn.let_go()
 
     async def recheck(self, conns: Iterable[Connection]) -> None:
@@ -237,44 +276,56 @@ class Guard:
         principals: dict[tuple[str | None, str | None], Principal | CrdtpadError] = {}
         pads: dict[str, tuple[PadRecord, PadAcl] | CrdtpadError] = {}
         for conn in list(conns):
-            auth = conn.auth
-            if conn.close_code is not None or not isinstance(auth, SocketAuth):
-                continue
-            key = (auth.session_token, auth.token)
-            if key not in principals:
-                try:
-                    principals[key] = await self.principal(*key)
-                except CrdtpadError as exc:
-                    principals[key] = exc
-            if auth.pad_id not in pads:
-                try:
-                    pads[auth.pad_id] = await self.pad(auth.pad_id)
-                except CrdtpadError as exc:
-                    pads[auth.pad_id] = exc
-            if conn.close_code is not None:
-                continue  # it closed while we read
-            who, found = principals[key], pads[auth.pad_id]
-            if not isinstance(who, CrdtpadError) and auth.principal.session_id not in (None, who.session_id):
-                who = NotAuthenticated("Your session ended; log in again.")
-            if isinstance(who, CrdtpadError):
-                self._refuse(conn, who)
-                continue
-            if isinstance(found, CrdtpadError):
-                self._refuse(conn, found)
-                continue
-            rights = self.rights(who, found[1])
-            if rights is None:
-                if found[1].visibility == "password" and who.grant is None:
-                    self._refuse(conn, PasswordRequired(f"Pad {auth.pad_id} now needs its password."))
-                else:
-                    self._refuse(conn, AccessRevoked(f"You no longer have access to pad {auth.pad_id}."))
-                continue
-            was_read_only = conn.read_only
-            self.detach(conn)
-            auth.principal = who
-            self._track(conn, auth, rights)
-            if was_read_only and not conn.read_only:
-                await self.rooms.resync(auth.pad_id, conn)
+            try:
+                await self._recheck_one(conn, principals, pads)
+            except Exception:
+                log.exception("Connection %d: re-checking its access failed; closing it", conn.id)
+                conn.close(CloseCode.INTERNAL_ERROR, "access check failed; reconnect", "recheck_error")
+
+    async def _recheck_one(
+        self,
+        conn: Connection,
+        principals: dict[tuple[str | None, str | None], Principal | CrdtpadError],
+        pads: dict[str, tuple[PadRecord, PadAcl] | CrdtpadError],
+    ) -> None:
+        auth = conn.auth
+        if conn.close_code is not None or not isinstance(auth, SocketAuth):
+            return
+        key = (auth.session_token, auth.token)
+        if key not in principals:
+            try:
+                principals[key] = await self.principal(*key)
+            except CrdtpadError as exc:
+                principals[key] = exc
+        if auth.pad_id not in pads:
+            try:
+                pads[auth.pad_id] = await self.pad(auth.pad_id)
+            except CrdtpadError as exc:
+                pads[auth.pad_id] = exc
+        if conn.close_code is not None:
+            return  # it closed while we read
+        who, found = principals[key], pads[auth.pad_id]
+        if not isinstance(who, CrdtpadError) and auth.principal.session_id not in (None, who.session_id):
+            who = NotAuthenticated("Your session ended; log in again.")
+        if isinstance(who, CrdtpadError):
+            self._refuse(conn, who)
+            return
+        if isinstance(found, CrdtpadError):
+            self._refuse(conn, found)
+            return
+        rights = self.rights(who, found[1])
+        if rights is None:
+            if found[1].visibility == "password" and who.grant is None:
+                self._refuse(conn, PasswordRequired(f"Pad {auth.pad_id} now needs its password."))
+            else:
+                self._refuse(conn, AccessRevoked(f"You no longer have access to pad {auth.pad_id}."))
+            return
+        was_read_only = conn.read_only
+        self.detach(conn)
+        auth.principal = who
+        self._track(conn, auth, rights)
+        if was_read_only and not conn.read_only:
+            await self.rooms.resync(auth.pad_id, conn)
 
     @staticmethod
     def _refuse(conn: Connection, exc: CrdtpadError) -> None:
@@ -283,3 +334,11 @@ class Guard:
         pad_id = conn.auth.pad_id if isinstance(conn.auth, SocketAuth) else "?"
         log.info("Pad %s: closing connection %d: %s", pad_id, conn.id, exc)
         conn.close(exc.close_code, str(exc), type(exc).__name__)
+
+
+def _forget(index: dict[Any, set[Connection]], key: object, conn: Connection) -> None:
+    conns = index.get(key)
+    if conns is not None:
+        conns.discard(conn)
+        if not conns:
+            del index[key]

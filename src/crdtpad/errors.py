@@ -18,7 +18,8 @@
      │    └── TokenNotFound            (no API token, member or link with this id here)
      ├── Conflict               409
      │    ├── UsernameTaken
-     │    └── TooManyTokens            (API tokens or share links over the cap)
+     │    ├── TooManyTokens            (API tokens or share links over the cap)
+     │    └── AccessChanged            (access changed while an HTTP edit waited; retry)
      ├── TooManyAttempts        429 / 4429  (login failures over the limit; Retry-After says when)
      ├── PadDeleted             410 / 4410
      ├── PadCorrupt             500 / 1011  (a stored row failed its checksum or would not decode)
@@ -128,6 +129,10 @@ class Conflict(CrdtpadError):
 
 class UsernameTaken(Conflict):
     """Another account has this username."""
+
+
+class AccessChanged(Conflict):
+    """Access to the pad changed while an HTTP edit waited to be applied; it was not applied."""
 
 
 class TooManyTokens(Conflict):

@@ -9,6 +9,7 @@ import logging
 import secrets
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import pycrdt
@@ -17,6 +18,7 @@ from crdtpad.access import SHARE_LINK_PREFIX, UNLOCK_PREFIX, Guard, Principal
 from crdtpad.accounts import Accounts, User, token_hash
 from crdtpad.config import Settings
 from crdtpad.errors import (
+    AccessChanged,
     Conflict,
     FolderNotFound,
     Forbidden,
@@ -39,6 +41,7 @@ TEXT_FIELD = "content"  # the Y.Text the web editor and the HTTP text endpoints 
 MAX_TITLE_CHARS = 200
 MIN_PAD_PASSWORD_CHARS = 4
 MAX_PAD_PASSWORD_BYTES = 1024
+EDIT_ATTEMPTS = 5
 
 
 def new_id() -> str:
@@ -231,17 +234,19 @@ class Pads:
             raise PadNotFound(f"No pad has the id {pad_id[:80]}.")
         if secret.password_hash is None:
             raise Conflict(f"Pad {pad_id} has no password: open it directly.")
-        ok, new_hash = await self.accounts.hasher.verify(password, secret.password_hash)
+        ok, rehash = await self.accounts.hasher.verify(password, secret.password_hash)
         if not ok:
             limiter.failed(key, address)
             raise NotAuthenticated("Wrong password for this pad.")
         limiter.succeeded(key)
-        if new_hash is not None:
-            await self.sharing.update_pad(pad_id, self.guard.now_ms(), password_hash=new_hash)
         token = UNLOCK_PREFIX + secrets.token_urlsafe(32)
         now = self.guard.now_ms()
         expires = now + int(self.settings.unlock_ttl_s * 1000)
-        await self.sharing.create_unlock(pad_id, token_hash(token), now, expires)
+        # Only if the password did not change while we verified it.
+        if not await self.sharing.create_unlock(
+            pad_id, secret.password_hash, rehash, token_hash(token), now, expires
+        ):
+            raise NotAuthenticated("The pad's password changed just now; try again with the new one.")
         return token, expires
 
     # -- text --------------------------------------------------------------------------------------
@@ -258,15 +263,25 @@ class Pads:
 
     async def write_text(self, who: Principal, pad_id: str, text: str) -> None:
         """Replace the pad's text (one minimal splice, merged like any edit); returns once stored."""
-        await self.view(who, pad_id, Action.EDIT)
-        room = await self.rooms.open(pad_id)
-        try:
-            update = text_edit(room.doc, text)
-            if update is not None:
-                await room.ingest(None, update, incremental=True)
-            await room.wait_committed(room.applied_seq)
-        finally:
-            self.rooms.release(room)
+        for _ in range(EDIT_ATTEMPTS):
+            await self.guard.quiet()
+            epoch = self.guard.epoch
+            await self.view(who, pad_id, Action.EDIT)
+            room = await self.rooms.open(pad_id)
+            try:
+                update = text_edit(room.doc, text)
+                if update is not None:
+                    # Applied only if no access change began since the check above: an edit
+                    # racing a revocation is not applied (we check again instead).
+                    unchanged = partial(self.guard.unchanged_since, epoch)
+                    await room.ingest(None, update, incremental=True, admit=unchanged)
+                await room.wait_committed(room.applied_seq)
+                return
+            except AccessChanged:
+                continue
+            finally:
+                self.rooms.release(room)
+        raise AccessChanged(f"Access to pad {pad_id} kept changing; try again.")
 
     # -- folders -----------------------------------------------------------------------------------
 
@@ -330,10 +345,19 @@ class Pads:
         await self.erase_folder(folder_id)
 
     async def erase_folder(self, folder_id: str) -> None:
-        """Erase every pad in a folder, then the folder with its members and links."""
-        for record in await self.sharing.pads_in(folder_id):
-            await self.erase(record.id)
-        await self.sharing.delete_folder(folder_id)
+        """Erase every pad in a folder, then the folder with its members and links.
+
+        The folder is archived first, so no pad is added to it meanwhile (adding needs the edit
+        right, which an archived folder refuses); a pad that slipped in is erased too.
+        """
+        now = self.guard.now_ms()
+        async with self.guard.changing(folders=[folder_id]):
+            await self.sharing.update_folder(folder_id, now, archived_at=now)
+        while pads := await self.sharing.pads_in(folder_id):
+            for record in pads:
+                await self.erase(record.id)
+        async with self.guard.changing(folders=[folder_id]):
+            await self.sharing.delete_folder(folder_id)
         log.info("Folder %s deleted", folder_id)
 
     # -- members and links (of a pad or a folder) --------------------------------------------------

@@ -157,11 +157,12 @@ class _Socket:
         services.sockets.add(conn)
         services.metrics.connections.inc()
         try:
-            guard.attach(conn, auth, rights)
-            await room.join(conn)
-            if guard.epoch != epoch:
-                await guard.recheck([conn])  # access changed while we admitted it
-            await self._receive_loop(room, conn)
+            if await guard.enter(conn, auth, rights, epoch):
+                await room.join(conn)
+                await self._receive_loop(room, conn)
+            elif self.sender is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.sender  # the close frame
         except CrdtpadError as exc:
             conn.close(exc.close_code, str(exc), type(exc).__name__)
             if self.sender is not None:

@@ -358,17 +358,37 @@ class SqliteSharingStore(SqliteStore):
         )
         return n > 0
 
-    async def create_unlock(self, pad_id: str, token_hash: bytes, now: int, expires_at: int) -> None:
-        """Record an unlock token of a password pad (and forget expired ones)."""
+    async def create_unlock(
+        self,
+        pad_id: str,
+        verified_hash: str,
+        rehash: str | None,
+        token_hash: bytes,
+        now: int,
+        expires_at: int,
+    ) -> bool:
+        """Record an unlock token, only if the pad is still a live password pad whose hash is the
+        one the password was verified against (else False: it changed meanwhile). ``rehash``
+        replaces that hash (same password, current parameters) without ending other unlocks."""
         async with self._write_lock:
             w = self._w
             async with transaction(w):
+                async with w.execute(
+                    "SELECT 1 FROM pads WHERE id = ? AND visibility = 'password' AND deleted_at IS NULL "
+                    "AND password_hash = ?",
+                    (pad_id, verified_hash),
+                ) as cur:
+                    if await cur.fetchone() is None:
+                        return False
+                if rehash is not None:
+                    await w.execute("UPDATE pads SET password_hash = ? WHERE id = ?", (rehash, pad_id))
                 await w.execute("DELETE FROM pad_unlocks WHERE expires_at <= ?", (now,))
                 await w.execute(
                     "INSERT INTO pad_unlocks (token_hash, pad_id, created_at, expires_at) "
                     "VALUES (?, ?, ?, ?)",
                     (token_hash, pad_id, now, expires_at),
                 )
+        return True
 
     # -- invites --------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import pycrdt
 
 from crdtpad.errors import (
+    AccessChanged,
     CloseCode,
     CrdtpadError,
     InvalidPadId,
@@ -79,6 +80,7 @@ class Room:
         "awareness",
         "committed_seq",
         "conns",
+        "deleted",
         "doc",
         "empty_since",
         "failed",
@@ -97,6 +99,7 @@ class Room:
         self.awareness = RoomAwareness(self.limits.max_awareness_bytes)
         self.conns: set[Connection] = set()
         self.failed = False
+        self.deleted = False
         self.applied_seq = 0
         self.committed_seq = 0
         self.log_bytes = 0
@@ -177,6 +180,7 @@ class Room:
         Our SyncStep1 carries only committed state, so a client whose edit was stored but whose
         echo got lost learns from it, on reconnecting, that the edit is saved.
         """
+        self._check_alive()
         if len(self.conns) >= self.limits.max_clients:
             raise _RoomFull(f"Pad {self.pad_id} already has {self.limits.max_clients} clients.")
         self.conns.add(conn)
@@ -186,6 +190,12 @@ class Room:
         states = self.awareness.current()
         if states:
             self.send(conn, p.awareness_frame(states))
+
+    def _check_alive(self) -> None:
+        if self.deleted:
+            raise PadDeleted(f"Pad {self.pad_id} was deleted.")
+        if self.failed:
+            raise StoreUnavailable(f"Pad {self.pad_id} failed; reconnect.")
 
     def leave(self, conn: Connection) -> None:
         """Remove a client, tell the others its awareness states are gone."""
@@ -216,7 +226,10 @@ class Room:
     async def handle(self, conn: Connection, msg: p.Message) -> None:
         """Act on one decoded message from ``conn``."""
         if self.failed:
-            conn.close(CloseCode.INTERNAL_ERROR, "pad failed; reconnect")
+            if self.deleted:
+                conn.close(CloseCode.PAD_DELETED, "the pad was deleted")
+            else:
+                conn.close(CloseCode.INTERNAL_ERROR, "pad failed; reconnect")
             return
         if isinstance(msg, p.SyncUpdate | p.SyncStep2):
             await self.ingest(conn, msg.update, incremental=isinstance(msg, p.SyncUpdate))
@@ -244,9 +257,17 @@ class Room:
         if self.failed:
             raise StoreUnavailable(f"Pad {self.pad_id} failed before its updates were stored.")
 
-    async def ingest(self, conn: Connection | None, update: bytes, *, incremental: bool) -> None:
+    async def ingest(
+        self,
+        conn: Connection | None,
+        update: bytes,
+        *,
+        incremental: bool,
+        admit: Callable[[], bool] | None = None,
+    ) -> None:
         """Validate, apply and queue one update from ``conn`` (None: the server's own edit, e.g. over
-        HTTP); raise UpdateRejected if refused."""
+        HTTP); raise UpdateRejected if refused. ``admit``, called right before the update is applied
+        (nothing awaits in between), may still refuse it (AccessChanged)."""
         if conn is not None and conn.read_only:
             return  # a viewer's edits are never applied, stored or relayed
         await self._rooms.writer.wait_for_space()
@@ -255,8 +276,9 @@ class Room:
                 await conn.released()  # an access change is deciding whether it may still edit
             if conn.read_only or conn.close_code is not None:
                 return
-        if self.failed:
-            raise StoreUnavailable(f"Pad {self.pad_id} failed; reconnect.")
+        if admit is not None and not admit():
+            raise AccessChanged(f"Access to pad {self.pad_id} changed while the edit waited.")
+        self._check_alive()
         # From here to the end nothing awaits: validate, apply and queue happen as one step.
         shape = validate_update(update, self.limits.update)
         admission = self.structure.admit(shape, incremental=incremental)
@@ -604,20 +626,19 @@ class Rooms:
             await room.wait_committed(room.applied_seq)
             room.send(conn, p.sync_step1(room.doc.get_state()))
 
-    def clients(self, pad_id: str) -> set[Connection]:
-        """The clients of a pad, if it is loaded."""
-        room = self._rooms.get(pad_id)
-        return set(room.conns) if room is not None else set()
-
     @asynccontextmanager
     async def deleting(self, pad_id: str) -> AsyncIterator[None]:
         """Around erasing a pad: its clients are closed with 4410, its queued writes dropped, and
         no new room of it loads; the body runs once every write of the pad has settled."""
         self._deleting[pad_id] = self._deleting.get(pad_id, 0) + 1
         try:
+            pending = self._loading.get(pad_id)
+            if pending is not None:
+                # A load that began before us ends refused (open() checks _deleting after it).
+                await asyncio.wait([pending])
             room = self._rooms.get(pad_id)
             if room is not None:
-                room.failed = True  # the writer drops what it still holds for the room
+                room.deleted = room.failed = True  # the writer drops what it still holds for it
                 room.close_all(CloseCode.PAD_DELETED, "the pad was deleted")
                 self.forget(room)
                 room._wake()
