@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from crdtpad.accounts import API_TOKEN_PREFIX, Accounts, User, token_hash
 from crdtpad.errors import (
@@ -34,7 +33,7 @@ from crdtpad.permissions import Action, Grant, PadAcl, Rights, pad_rights
 from crdtpad.store.pads import PadRecord
 from crdtpad.store.sharing import SqliteSharingStore
 from crdtpad.sync.connection import Connection
-from crdtpad.sync.rooms import Rooms
+from crdtpad.sync.rooms import Room, Rooms
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +98,9 @@ class Guard:
         self.sharing = sharing
         self.rooms = rooms
         self._clock = clock
-        self._by_pad: dict[str, set[Connection]] = {}
+        # Sockets are found by pad through their rooms, and while they enter, here (a set per
+        # loaded pad would cost memory on every idle pad).
+        self._entering: set[Connection] = set()
         self._by_user: dict[int, set[Connection]] = {}
         self._changes: list[_Change] = []  # in progress
         self._quiet = asyncio.Event()  # set while no change is in progress
@@ -190,18 +191,24 @@ class Guard:
         for change in self._changes:
             change.hold(conn)
 
-    async def enter(self, conn: Connection, auth: SocketAuth, rights: Rights, epoch: int) -> bool:
-        """Attach a socket admitted while ``epoch`` was current; if access changed since, re-check
-        it first. Whether it may join (its room sends it nothing before this says yes)."""
+    async def enter(self, conn: Connection, auth: SocketAuth, rights: Rights, epoch: int, room: Room) -> bool:
+        """Attach a socket admitted while ``epoch`` was current and join it to its room; if access
+        changed since, re-check it first (the room sends it nothing before). Whether it joined."""
         self.attach(conn, auth, rights)
-        if self.epoch != epoch:
-            await self.recheck([conn])
-        return conn.close_code is None
+        self._entering.add(conn)
+        try:
+            if self.epoch != epoch:
+                await self.recheck([conn])
+            if conn.close_code is not None:
+                return False
+            await room.join(conn)  # in room.conns from its first step on
+            return True
+        finally:
+            self._entering.discard(conn)
 
     def _track(self, conn: Connection, auth: SocketAuth, rights: Rights) -> None:
         conn.auth = auth
         conn.read_only = not rights.can(Action.EDIT)
-        self._by_pad.setdefault(auth.pad_id, set()).add(conn)
         uid = auth.principal.user_id
         if uid is not None:
             self._by_user.setdefault(uid, set()).add(conn)
@@ -215,9 +222,13 @@ class Guard:
         if auth.deadline is not None:
             auth.deadline.cancel()
             auth.deadline = None
-        _forget(self._by_pad, auth.pad_id, conn)
-        if auth.principal.user_id is not None:
-            _forget(self._by_user, auth.principal.user_id, conn)
+        self._entering.discard(conn)
+        uid = auth.principal.user_id
+        conns = self._by_user.get(uid) if uid is not None else None
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self._by_user[uid]  # type: ignore[arg-type]
 
     def _arm_deadline(self, conn: Connection, auth: SocketAuth) -> None:
         if auth.deadline is not None:
@@ -253,8 +264,8 @@ class Guard:
             pad_ids = set(pads)
             for folder_id in folders:
                 pad_ids.update(r.id for r in await self.sharing.pads_in(folder_id))
-            for pad_id in pad_ids:
-                for conn in self._by_pad.get(pad_id, ()):
+            for conn in [*self._entering, *(c for p in pad_ids for c in self.rooms.clients(p))]:
+                if isinstance(conn.auth, SocketAuth) and conn.auth.pad_id in pad_ids:
                     change.hold(conn)
             for uid in users:
                 for conn in self._by_user.get(uid, ()):
@@ -334,11 +345,3 @@ class Guard:
         pad_id = conn.auth.pad_id if isinstance(conn.auth, SocketAuth) else "?"
         log.info("Pad %s: closing connection %d: %s", pad_id, conn.id, exc)
         conn.close(exc.close_code, str(exc), type(exc).__name__)
-
-
-def _forget(index: dict[Any, set[Connection]], key: object, conn: Connection) -> None:
-    conns = index.get(key)
-    if conns is not None:
-        conns.discard(conn)
-        if not conns:
-            del index[key]

@@ -94,7 +94,7 @@ async def test_a_socket_admitted_across_a_removal_gets_nothing_before_its_4403(t
         conn, auth, rights = await socket(api, "ex", pad_id)  # admitted...
         await s.pads.remove_member(owner, "pad", pad_id, "ex")  # ...then removed, before it enters
         room = await s.rooms.open(pad_id)
-        assert not await s.guard.enter(conn, auth, rights, epoch)
+        assert not await s.guard.enter(conn, auth, rights, epoch, room)
         assert conn.close_code == 4403 and conn not in room.conns
         s.guard.detach(conn)
         s.rooms.release(room)

@@ -157,8 +157,7 @@ class _Socket:
         services.sockets.add(conn)
         services.metrics.connections.inc()
         try:
-            if await guard.enter(conn, auth, rights, epoch):
-                await room.join(conn)
+            if await guard.enter(conn, auth, rights, epoch, room):
                 await self._receive_loop(room, conn)
             elif self.sender is not None:
                 with contextlib.suppress(asyncio.CancelledError):

@@ -626,6 +626,11 @@ class Rooms:
             await room.wait_committed(room.applied_seq)
             room.send(conn, p.sync_step1(room.doc.get_state()))
 
+    def clients(self, pad_id: str) -> tuple[Connection, ...]:
+        """The clients of a pad, if it is loaded."""
+        room = self._rooms.get(pad_id)
+        return tuple(room.conns) if room is not None else ()
+
     @asynccontextmanager
     async def deleting(self, pad_id: str) -> AsyncIterator[None]:
         """Around erasing a pad: its clients are closed with 4410, its queued writes dropped, and
