@@ -4,10 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 JS_STAMP := tests/js/node_modules/.stamp
+WEB_STAMP := src/crdtpad/webapp/.stamp
+WEB_SOURCES := $(wildcard web/*.html web/*.json web/*.ts web/src/* web/public/*)
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test lint bench setup clean
 
-setup: $(STAMP) $(JS_STAMP)
+setup: $(STAMP) $(JS_STAMP) $(WEB_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,20 +22,30 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: $(STAMP)
+# The web app (web/, TypeScript + Vite) builds into the Python package, which serves it.
+$(WEB_STAMP): $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	touch $@
+
+# Browser tests drive Debian's Chromium (never a browser Playwright downloads).
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+run: $(STAMP) $(WEB_STAMP)
 	$(VENV)/bin/crdtpad serve
 
-test: $(STAMP) $(JS_STAMP)
+test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) $(CHROMIUM)
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src
 	$(VENV)/bin/mypy src
+	cd web && npx tsc --noEmit
 
 # benchmarks/run.sh installs its own pinned Node packages (npm ci in benchmarks/).
 bench: $(STAMP)
 	CRDTPAD_PYTHON=$(PY) bash benchmarks/run.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/js/node_modules benchmarks/node_modules
+	rm -rf $(VENV) tests/js/node_modules benchmarks/node_modules web/node_modules src/crdtpad/webapp

@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from crdtpad.access import Guard
 from crdtpad.accounts import Accounts
-from crdtpad.api import admin, auth, folders, pads, sync, system
+from crdtpad.api import admin, auth, folders, pads, sync, system, web
 from crdtpad.config import Settings
 from crdtpad.db import open_db
 from crdtpad.errors import CrdtpadError
@@ -95,13 +96,19 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(CrdtpadError)
     async def _crdtpad_error(request: Request, exc: CrdtpadError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status, headers=exc.headers)
+        return JSONResponse(
+            {"detail": str(exc), "error": type(exc).__name__},
+            status_code=exc.http_status,
+            headers=exc.headers,
+        )
 
     app.include_router(system.router)
     app.include_router(pads.router)
     app.include_router(folders.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(web.router)  # last: its /{name} route takes what is left
+    app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=6)
     return app
 
 

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Password hashes computed at once (each takes the argon2 memory)."
     )
 
+    web_dir: Path | None = Field(
+        default=None, description="Serve the web app from this built directory instead of the package's."
+    )
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("public_origin")

@@ -1,0 +1,94 @@
+"""Two browsers on one pad: they converge, formatting included; French UI."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser.conftest import Screens, new_page
+from tests.support import ServerProcess
+
+
+def public_pad(server: ServerProcess, title: str = "Class notes") -> str:
+    r = httpx.post(f"{server.url}/api/v1/pads", json={"title": title}, timeout=10)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def open_pad(page: Page, server: ServerProcess, pad_id: str) -> None:
+    await page.goto(f"{server.url}/p/{pad_id}")
+    await expect(page.locator("#status")).to_have_attribute("data-status", "saved", timeout=15_000)
+
+
+async def contents(page: Page) -> object:
+    return await page.evaluate("() => window.crdtpad.quill.getContents().ops")
+
+
+async def test_two_browsers_type_and_converge_with_formatting(
+    browser: Browser, web: ServerProcess, screens: Screens
+) -> None:
+    pad_id = public_pad(web)
+    (ctx_a, a), (ctx_b, b) = await new_page(browser), await new_page(browser)
+    await open_pad(a, web, pad_id)
+    await open_pad(b, web, pad_id)
+    await a.locator(".ql-editor").click()
+    await a.keyboard.type("Hello from A. ")
+    await a.keyboard.press("Control+b")
+    await a.keyboard.type("Bold words.")
+    await a.keyboard.press("Control+b")
+    await expect(b.locator(".ql-editor")).to_contain_text("Bold words.", timeout=10_000)
+    await b.locator(".ql-editor").click()
+    await b.keyboard.press("Control+End")
+    await b.keyboard.press("Enter")
+    await b.keyboard.press("Control+i")
+    await b.keyboard.type("Italic reply from B")
+    await expect(a.locator(".ql-editor em")).to_have_text("Italic reply from B", timeout=10_000)
+    await expect(a.locator(".ql-editor strong")).to_have_text("Bold words.")
+    await expect(b.locator(".ql-editor strong")).to_have_text("Bold words.")
+    await expect(a.locator("#status")).to_have_attribute("data-status", "saved", timeout=10_000)
+    await expect(b.locator("#status")).to_have_attribute("data-status", "saved", timeout=10_000)
+    assert await contents(a) == await contents(b)
+    # Each sees the other's cursor and name.
+    await expect(a.locator("#users li")).to_have_count(2)
+    await screens.shot(a, "browser-a")
+    await screens.shot(b, "browser-b")
+    text = httpx.get(f"{web.url}/api/v1/pads/{pad_id}/text", timeout=10).json()["text"]
+    assert "Hello from A. Bold words." in text and "Italic reply from B" in text
+    await ctx_a.close()
+    await ctx_b.close()
+
+
+async def test_the_ui_speaks_french_to_a_french_browser(
+    browser: Browser, web: ServerProcess, screens: Screens
+) -> None:
+    ctx, page = await new_page(browser, locale="fr-FR")
+    await page.goto(web.url)
+    await expect(page.locator("#new-pad")).to_have_text("Créer un pad")
+    await screens.shot(page, "home-fr")
+    await page.locator("#new-pad").click()
+    await expect(page.locator("#status")).to_have_text(
+        "Toutes les modifications sont enregistrées", timeout=15_000
+    )
+    await expect(page.locator("#share")).to_have_text("Partager")
+    await screens.shot(page, "pad-fr")
+    await page.locator("#lang").click()
+    await expect(page.locator("#share")).to_have_text("Share")
+    await ctx.close()
+
+
+async def test_etherpad_shortcuts_make_lists(browser: Browser, web: ServerProcess) -> None:
+    pad_id = public_pad(web, "Lists")
+    ctx, page = await new_page(browser)
+    await open_pad(page, web, pad_id)
+    await page.locator(".ql-editor").click()
+    await page.keyboard.type("first point")
+    await page.keyboard.press("Control+Shift+L")
+    await expect(page.locator('.ql-editor li[data-list="bullet"]')).to_have_text("first point")
+    await page.keyboard.press("Enter")
+    await page.keyboard.type("second")
+    await page.keyboard.press("Control+Shift+N")
+    await expect(page.locator('.ql-editor li[data-list="ordered"]')).to_have_text("second")
+    await page.keyboard.press("Control+u")
+    await page.keyboard.type(" underlined")
+    await expect(page.locator(".ql-editor u")).to_have_text(" underlined")
+    await ctx.close()

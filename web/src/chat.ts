@@ -1,0 +1,39 @@
+// The pad's chat: a Y.Array named "chat" of small messages, synced and stored with the pad.
+import * as Y from 'yjs'
+import { t } from './i18n'
+
+export interface ChatMessage { id: string, author: string, color: string, text: string, at: number }
+
+const MAX_CHARS = 2000
+
+export function mountChat (doc: Y.Doc, root: HTMLElement, me: () => { name: string, color: string }, readOnly: boolean): void {
+  const chat = doc.getArray<ChatMessage>('chat')
+  const list = root.querySelector('ol') as HTMLOListElement
+  const form = root.querySelector('form') as HTMLFormElement
+  const input = form.querySelector('input') as HTMLInputElement
+  form.hidden = readOnly
+  const render = (): void => {
+    list.replaceChildren(...chat.toArray().slice(-200).map((m) => {
+      const li = document.createElement('li')
+      const who = document.createElement('strong')
+      who.textContent = `${m.author}: `
+      who.style.color = m.color
+      const text = document.createElement('span')
+      text.textContent = m.text
+      li.append(who, text)
+      li.title = new Date(m.at).toLocaleString()
+      return li
+    }))
+    list.scrollTop = list.scrollHeight
+  }
+  chat.observe(render)
+  render()
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    const text = input.value.trim().slice(0, MAX_CHARS)
+    if (!text) return
+    const { name, color } = me()
+    chat.push([{ id: crypto.randomUUID(), author: name || t('pad.you'), color, text, at: Date.now() }])
+    input.value = ''
+  })
+}
