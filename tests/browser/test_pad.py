@@ -58,10 +58,12 @@ async def test_two_browsers_type_and_converge_with_formatting(
     await ctx_b.close()
 
 
-async def test_the_ui_speaks_french_to_a_french_browser(
+async def test_the_ui_speaks_french_to_a_french_browser_on_a_phone(
     browser: Browser, web: ServerProcess, screens: Screens
 ) -> None:
-    ctx, page = await new_page(browser, locale="fr-FR")
+    ctx, page = await new_page(
+        browser, locale="fr-FR", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     await page.goto(web.url)
     await expect(page.locator("#new-pad")).to_have_text("Créer un pad")
     await screens.shot(page, "home-fr")
@@ -70,7 +72,12 @@ async def test_the_ui_speaks_french_to_a_french_browser(
         "Toutes les modifications sont enregistrées", timeout=15_000
     )
     await expect(page.locator("#share")).to_have_text("Partager")
-    await screens.shot(page, "pad-fr")
+    await page.locator(".ql-editor").tap()
+    await page.keyboard.type("Bonjour la classe")
+    await expect(page.locator("#status")).to_have_text(
+        "Toutes les modifications sont enregistrées", timeout=15_000
+    )
+    await screens.shot(page, "pad-fr-phone")
     await page.locator("#lang").click()
     await expect(page.locator("#share")).to_have_text("Share")
     await ctx.close()
