@@ -99,3 +99,34 @@ async def test_etherpad_shortcuts_make_lists(browser: Browser, web: ServerProces
     await page.keyboard.type(" underlined")
     await expect(page.locator(".ql-editor u")).to_have_text(" underlined")
     await ctx.close()
+
+
+async def test_a_hostile_peer_cannot_inject_markup_or_css(browser: Browser, web: ServerProcess) -> None:
+    pad_id = public_pad(web, "Hostile")
+    (ctx_a, a), (ctx_b, b) = await new_page(browser), await new_page(browser)
+    requested: list[str] = []
+    a.on("request", lambda r: requested.append(r.url))
+    await open_pad(a, web, pad_id)
+    await open_pad(b, web, pad_id)
+    evil_name = "<img src=x onerror=window.pwned=1>"
+    evil_color = "red;background-image:url(http://127.0.0.1:9/leak)"
+    await b.evaluate(
+        """([name, color]) => {
+            const { sync } = window.crdtpad
+            sync.provider.awareness.setLocalStateField('user', { name, color })
+            sync.doc.getMap('authors').set(String(sync.doc.clientID), { name, color })
+            sync.doc.getArray('chat').push([{ author: name, color, text: name, at: 0 }, null, 42])
+            window.crdtpad.quill.insertText(0, 'typed by b ', 'user')
+        }""",
+        [evil_name, evil_color],
+    )
+    await expect(a.locator("#users li", has_text=evil_name)).to_have_count(1)
+    await expect(a.locator("#chat li", has_text=evil_name)).to_have_count(1)
+    await expect(a.locator(".ql-editor")).to_contain_text("typed by b")
+    await a.wait_for_timeout(500)  # the authorship layer repaints
+    styles = await a.evaluate("[...document.querySelectorAll('[style]')].map(e => e.getAttribute('style'))")
+    assert not [s for s in styles if "url(" in s]
+    assert await a.evaluate("window.pwned === undefined")
+    assert not [u for u in requested if ":9/" in u]
+    await ctx_a.close()
+    await ctx_b.close()

@@ -5,6 +5,7 @@
 import type Quill from 'quill'
 import type { Awareness } from 'y-protocols/awareness'
 import type * as Y from 'yjs'
+import { safeColor } from './color'
 
 interface Author { name: string, color: string }
 type Run = [index: number, length: number, client: number]
@@ -48,7 +49,7 @@ export function mountAuthorship (quill: Quill, ytext: Y.Text, awareness: Awarene
   })
   const colorOf = (client: number): string => {
     const present = (awareness.getStates().get(client) as { user?: Author } | undefined)?.user?.color
-    return present ?? authors.get(String(client))?.color ?? fallbackColor(client)
+    return safeColor(present ?? authors.get(String(client))?.color, fallbackColor(client))
   }
   const selection = (quill as unknown as { selection: { rangeToNative: (r: { index: number, length: number }) => [Node | null, number, Node | null, number] } }).selection
   let pending = 0

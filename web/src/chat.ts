@@ -1,5 +1,6 @@
 // The pad's chat: a Y.Array named "chat" of small messages, synced and stored with the pad.
 import * as Y from 'yjs'
+import { safeColor } from './color'
 import { t } from './i18n'
 
 export interface ChatMessage { id: string, author: string, color: string, text: string, at: number }
@@ -13,15 +14,17 @@ export function mountChat (doc: Y.Doc, root: HTMLElement, me: () => { name: stri
   const input = form.querySelector('input') as HTMLInputElement
   form.hidden = readOnly
   const render = (): void => {
-    list.replaceChildren(...chat.toArray().slice(-200).map((m) => {
+    // Anything may arrive in a shared array: show only well-formed messages, as plain text.
+    const messages = chat.toArray().filter((m): m is ChatMessage => typeof m === 'object' && m !== null)
+    list.replaceChildren(...messages.slice(-200).map((m) => {
       const li = document.createElement('li')
       const who = document.createElement('strong')
-      who.textContent = `${m.author}: `
-      who.style.color = m.color
+      who.textContent = `${String(m.author).slice(0, 40)}: `
+      who.style.color = safeColor(m.color)
       const text = document.createElement('span')
-      text.textContent = m.text
+      text.textContent = String(m.text).slice(0, MAX_CHARS)
       li.append(who, text)
-      li.title = new Date(m.at).toLocaleString()
+      li.title = new Date(Number(m.at)).toLocaleString()
       return li
     }))
     list.scrollTop = list.scrollHeight

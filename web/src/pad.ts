@@ -10,6 +10,7 @@ import { QuillBinding } from 'y-quill'
 import { ApiError, api, currentUser, rememberPad, type Pad } from './api'
 import { mountAuthorship } from './authorship'
 import { mountChat } from './chat'
+import { safeColor } from './color'
 import { renderHeader } from './header'
 import { t, translate, type Key } from './i18n'
 import { PadSync, type Status } from './provider'
@@ -159,7 +160,7 @@ async function main (): Promise<void> {
       const li = document.createElement('li')
       const dot = document.createElement('span')
       dot.className = 'dot'
-      dot.style.background = String(u.color ?? '#888')
+      dot.style.backgroundColor = safeColor(u.color)
       li.append(dot, document.createTextNode(` ${String(u.name ?? '?').slice(0, 40)}${client === sync.doc.clientID ? ` (${t('pad.you')})` : ''}`))
       return [li]
     })
