@@ -7,6 +7,7 @@ JS_STAMP := tests/js/node_modules/.stamp
 WEB_STAMP := src/crdtpad/webapp/.stamp
 WEB_SOURCES := $(wildcard web/*.html web/*.json web/*.ts web/src/* web/public/*)
 CHROMIUM := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test lint bench setup clean
@@ -27,14 +28,18 @@ $(WEB_STAMP): $(WEB_SOURCES)
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	touch $@
 
-# Browser tests drive Debian's Chromium (never a browser Playwright downloads).
+# Browser tests drive Debian's Chromium (never a browser Playwright downloads); the proxy test
+# runs the app behind Debian's nginx.
 $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+$(NGINX):
+	$(SUDO) apt-get install -y nginx || ($(SUDO) apt-get update && $(SUDO) apt-get install -y nginx)
 
 run: $(STAMP) $(WEB_STAMP)
 	$(VENV)/bin/crdtpad serve
 
-test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) $(CHROMIUM)
+test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) $(CHROMIUM) $(NGINX)
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from tests.support import ServerProcess
 
@@ -39,3 +41,36 @@ def node_available() -> None:
         pytest.fail("node is required for the JS client tests")
     if not (Path(__file__).parent / "js" / "node_modules" / "y-websocket").exists():
         pytest.fail("tests/js/node_modules is missing: run `make test`, which installs it")
+
+
+# Browser tests drive Debian's Chromium (`apt-get install chromium`, which `make test` does when it
+# is missing); Playwright never downloads a browser here.
+CHROMIUM = os.environ.get("CRDTPAD_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WEBAPP = Path(__file__).resolve().parents[1] / "src" / "crdtpad" / "webapp"
+
+
+@pytest.fixture(scope="session")
+def chromium_available() -> None:
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    if not (WEBAPP / "pad.html").exists():
+        pytest.fail("the web app is not built: `make test` builds it (cd web && npm ci && npm run build)")
+
+
+@pytest.fixture
+async def browser(chromium_available: None) -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()

@@ -3,7 +3,9 @@ import { resolve } from 'node:path'
 import { defineConfig } from 'vite'
 
 export default defineConfig({
-  base: '/',
+  // Relative URLs: the server puts <base href="{prefix}/"> in every page, so the app also runs
+  // under a path prefix behind a reverse proxy.
+  base: './',
   build: {
     outDir: resolve(__dirname, '../src/crdtpad/webapp'),
     emptyOutDir: true,

@@ -10,10 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from crdtpad.access import Guard
 from crdtpad.accounts import Accounts
 from crdtpad.api import admin, auth, folders, pads, sync, system, web
+from crdtpad.api.proxy import ProxyHeaders
 from crdtpad.config import Settings
 from crdtpad.db import open_db
 from crdtpad.errors import CrdtpadError
@@ -112,11 +114,12 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def create_asgi(settings: Settings) -> tuple[FastAPI, sync.SyncRouter]:
+def create_asgi(settings: Settings) -> tuple[FastAPI, ASGIApp]:
     """The whole server: ``/sync/...`` sockets served in front of the FastAPI app.
 
     The sync endpoint sits outside FastAPI and Starlette entirely, so a long-lived socket keeps
     none of their per-request frames alive: an idle client's memory is most of a loaded pad's.
     """
     app = create_app(settings)
-    return app, sync.SyncRouter(app, services=lambda: app.state.services)
+    router = sync.SyncRouter(app, services=lambda: app.state.services)
+    return app, ProxyHeaders(router, settings.trusted_proxies, settings.path_prefix)

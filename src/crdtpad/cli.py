@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
-import re
+import os
 import signal
 import socket
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,10 @@ from pydantic import ValidationError
 
 from crdtpad.accounts import Accounts
 from crdtpad.app import create_asgi
-from crdtpad.config import Settings
+from crdtpad.config import SECRET_FILE, Settings, load_settings
 from crdtpad.db import open_db
 from crdtpad.errors import CloseCode, CrdtpadError
+from crdtpad.logs import setup_logging
 from crdtpad.store.users import SqliteUserStore
 
 log = logging.getLogger("crdtpad")
@@ -65,27 +68,12 @@ def serve(settings: Settings) -> None:
         ws_per_message_deflate=settings.ws_per_message_deflate,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         lifespan="on",
-        proxy_headers=False,
+        proxy_headers=False,  # crdtpad's own middleware trusts only CRDTPAD_TRUSTED_PROXIES
+        log_config=None,
+        server_header=False,
     )
-    redact = RedactTokens()
-    for name in ("uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).addFilter(redact)
+    setup_logging(settings)  # after uvicorn.Config, which configures its loggers
     _Server(config, app).run()
-
-
-class RedactTokens(logging.Filter):
-    """Keep tokens out of the log: uvicorn logs each request's path with its query string, which
-    may carry ``?token=`` (in any spelling a client chooses), so no query string is logged."""
-
-    _QUERY = re.compile(r"(^/[^?\s\"]*)\?[^\s\"]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Cut the query string off paths in the record's arguments."""
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                self._QUERY.sub(r"\1?[query not logged]", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
 
 
 def read_password(prompt: str = "Password: ") -> str:
@@ -124,6 +112,9 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, help="where the database lives (CRDTPAD_DATA_DIR, default ./data)"
     )
+    parser.add_argument(
+        "--config", type=Path, dest="config_file", help="a TOML settings file (CRDTPAD_CONFIG)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,9 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the app")
     s.add_argument("--host", help="address to listen on (CRDTPAD_HOST, default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (CRDTPAD_PORT, default 8000)")
-    s.add_argument(
-        "--data-dir", type=Path, help="where the database lives (CRDTPAD_DATA_DIR, default ./data)"
-    )
+    _add_data_dir(s)
     s.add_argument(
         "--open-pads",
         action="store_true",
@@ -151,7 +140,21 @@ def _parser() -> argparse.ArgumentParser:
     tc.add_argument("username")
     tc.add_argument("--name", default="cli", help="the token's name (default: cli)")
     _add_data_dir(tc)
+    c = sub.add_parser("config", help="print the effective settings (TOML), secrets left out")
+    _add_data_dir(c)
     return parser
+
+
+def show_config(settings: Settings) -> str:
+    """The effective settings as TOML; the instance secret stays in its file."""
+    lines = ["# crdtpad settings in effect (command line > CRDTPAD_* > --config file > defaults)"]
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            lines.append(f"# {name} = (unset)")
+        else:
+            lines.append(f"{name} = {json.dumps(value)}")
+    lines.append(f"# the instance secret is in {settings.data_dir / SECRET_FILE} (not shown)")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -161,15 +164,20 @@ def main(argv: list[str] | None = None) -> None:
         k: v for k, v in vars(args).items() if k in Settings.model_fields and v is not None
     }
     try:
-        settings = Settings(**overrides)
+        settings = load_settings(args.config_file, **overrides)
     except ValidationError as exc:
         for err in exc.errors():
             name = ".".join(str(x) for x in err["loc"])
             print(f"crdtpad: invalid setting {name} = {err.get('input')!r}: {err['msg']}", file=sys.stderr)
         sys.exit(2)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        where = args.config_file or os.environ.get("CRDTPAD_CONFIG", "")
+        print(f"crdtpad: cannot read the configuration {where}: {exc}", file=sys.stderr)
+        sys.exit(2)
+    setup_logging(settings)
+    if args.command == "config":
+        print(show_config(settings))
+        return
     if args.command == "serve":
         serve(settings)
         return

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import contextvars
+import ipaddress
+import os
+import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+_config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
+    "crdtpad_config_file", default=None
+)
+SECRET_FILE = "secret_key"
 
 
 class Settings(BaseSettings):
@@ -100,7 +115,64 @@ class Settings(BaseSettings):
         default=None, description="Serve the web app from this built directory instead of the package's."
     )
 
+    # Behind a reverse proxy
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (comma-separated; '*' for any) whose X-Forwarded-For, "
+        "-Proto and -Prefix headers are believed.",
+    )
+    path_prefix: str = Field(
+        default="", description="The path the app is served under, e.g. /pads (else X-Forwarded-Prefix)."
+    )
+
+    # Logs
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="One line per event: text or JSON."
+    )
+    log_client_addresses: Literal["full", "truncated", "hashed", "none"] = Field(
+        default="truncated",
+        description="Client addresses in logs: as they are, truncated (IPv4 /24, IPv6 /48), a keyed hash, "
+        "or none.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Command line over environment over the TOML file (``--config``) over defaults."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for entry in value:
+                if entry != "*":
+                    try:
+                        ipaddress.ip_network(str(entry), strict=False)
+                    except ValueError:
+                        raise ValueError(f"{entry!r} is not an address, a network or '*'") from None
+        return value
+
+    @field_validator("path_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        value = value.rstrip("/")
+        if value and (not value.startswith("/") or "//" in value or any(c in value for c in "?#% ")):
+            raise ValueError("must be a path like /pads (starting with /, no query)")
+        return value
 
     @field_validator("public_origin")
     @classmethod
@@ -113,7 +185,37 @@ class Settings(BaseSettings):
             raise ValueError("must be an origin like https://pads.example.org (scheme and host, no path)")
         return value
 
+    def secret_key(self) -> bytes:
+        """The instance's secret, made on first use and kept in the data dir (mode 0600)."""
+        path = self.data_dir / SECRET_FILE
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            pass
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes()  # another process made it first
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        return key
+
     @property
     def db_path(self) -> Path:
         """The SQLite database file inside the data directory."""
         return self.data_dir / "crdtpad.sqlite3"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from ``overrides``, the environment and, if given (or CRDTPAD_CONFIG), a TOML file."""
+    if config_file is None and os.environ.get("CRDTPAD_CONFIG"):
+        config_file = Path(os.environ["CRDTPAD_CONFIG"])
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"the configuration file {config_file} does not exist")
+    token = _config_file.set(config_file)
+    try:
+        return Settings(**overrides)
+    finally:
+        _config_file.reset(token)

@@ -1,42 +1,18 @@
-"""Browser tests: Debian's Chromium driven by Playwright against a real server.
-
-Chromium comes from Debian (`apt-get install chromium`, which `make test` does when it is
-missing); Playwright never downloads a browser here. Screenshots of each flow go to
-tests/output/ (not committed).
-"""
+"""Browser tests (the ``browser`` fixture is in tests/conftest.py): a server per module, and
+screenshots of each flow in tests/output/ (not committed)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.support import ServerProcess
 
-CHROMIUM = os.environ.get("CRDTPAD_CHROMIUM", "/usr/bin/chromium")
 OUTPUT = Path(__file__).resolve().parent.parent / "output"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WEBAPP = Path(__file__).resolve().parents[2] / "src" / "crdtpad" / "webapp"
-
-
-@pytest.fixture(scope="session")
-def chromium_available() -> None:
-    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    if not (WEBAPP / "pad.html").exists():
-        pytest.fail("the web app is not built: `make test` builds it (cd web && npm ci && npm run build)")
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +24,6 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.kill()
-
-
-@pytest.fixture
-async def browser(chromium_available: None) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 class Screens:

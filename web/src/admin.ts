@@ -128,7 +128,7 @@ function renderPads (): void {
   body.replaceChildren(...pads.map((p) => {
     const tr = el('tr', '', { 'data-pad-id': p.id })
     const title = el('td')
-    title.append(el('a', p.title || t('pad.untitled'), { href: `/p/${p.id}` }), el('br'), el('code', p.id, { class: 'muted small' }))
+    title.append(el('a', p.title || t('pad.untitled'), { href: `p/${p.id}` }), el('br'), el('code', p.id, { class: 'muted small' }))
     const del = el('button', t('dash.delete'), {
       type: 'button', class: 'small danger', 'data-action': 'delete',
       'aria-label': `${t('dash.delete')} ${p.title || t('pad.untitled')}`

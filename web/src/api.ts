@@ -20,13 +20,18 @@ export interface Member { username: string, role: 'owner' | 'editor' | 'viewer',
 export interface Link { id: number, role: 'editor' | 'viewer', created_at: number, expires_at: number | null }
 export interface LinkCreated extends Link { token: string, url: string }
 
+/** An address inside the app, which may live under a path prefix (the page's <base href>). */
+export function appUrl (path: string): string {
+  return new URL(path, document.baseURI).href
+}
+
 let csrf: string | null = null
 let me: User | null | undefined
 
 /** The logged-in user (cached for the page), or null. */
 export async function currentUser (): Promise<User | null> {
   if (me !== undefined) return me
-  const r = await fetch('/api/v1/me', { credentials: 'same-origin' })
+  const r = await fetch(appUrl('api/v1/me'), { credentials: 'same-origin' })
   if (r.ok) {
     const body = await r.json() as { user: User, csrf_token: string | null }
     csrf = body.csrf_token
@@ -46,7 +51,7 @@ export async function api<T> (method: string, path: string, body?: unknown, toke
     if (csrf === null) await currentUser()
     if (csrf) headers['X-CSRF-Token'] = csrf
   }
-  const r = await fetch(`/api/v1${path}`, {
+  const r = await fetch(appUrl(`api/v1${path}`), {
     method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body)
   })
   if (!r.ok) {

@@ -125,7 +125,7 @@ function render (): void {
   recentList.replaceChildren(...recent.map((r) => {
     const li = el('li', '', { class: 'pad', 'data-recent-id': r.id })
     const main = el('div', '', { class: 'pad-main' })
-    main.append(el('a', r.title || t('pad.untitled'), { href: `/p/${r.id}`, class: 'pad-title' }),
+    main.append(el('a', r.title || t('pad.untitled'), { href: `p/${r.id}`, class: 'pad-title' }),
       el('span', date(r.at), { class: 'muted small' }))
     li.append(main)
     return li
@@ -160,7 +160,7 @@ function padRow (pad: Pad, shared: boolean): HTMLLIElement {
   const li = el('li', '', { class: 'pad', 'data-pad-id': pad.id, 'data-role': pad.role })
   const main = el('div', '', { class: 'pad-main' })
   const titleId = `pad-title-${pad.id}`
-  const link = el('a', padTitle(pad), { href: `/p/${pad.id}`, class: 'pad-title', id: titleId })
+  const link = el('a', padTitle(pad), { href: `p/${pad.id}`, class: 'pad-title', id: titleId })
   const meta = el('span', '', { class: 'meta' })
   meta.append(badge(t(`vis.${pad.visibility}`), `vis-${pad.visibility}`))
   if (pad.role !== 'owner') meta.append(badge(t('dash.role', { role: t(`role.${pad.role}`) })))
@@ -376,7 +376,7 @@ function copyRow (input: HTMLInputElement, id: string): HTMLElement {
 
 function addressSection (pad: Pad): HTMLElement {
   const section = el('section', '', { id: 'address-section' })
-  const address = el('input', '', { readonly: '', id: 'pad-address', value: `${location.origin}/p/${pad.id}`, 'aria-label': t('share.address') })
+  const address = el('input', '', { readonly: '', id: 'pad-address', value: new URL(`p/${pad.id}`, document.baseURI).href, 'aria-label': t('share.address') })
   section.append(el('h3', t('share.address')), copyRow(address, 'copy-address'))
   const folder = folders.find((f) => f.id === pad.folder_id)
   if (folder) section.append(el('p', t('dash.folderAccess', { name: folder.name }), { class: 'muted small' }))
@@ -563,7 +563,7 @@ function wireForms (): void {
     const folder = field<HTMLSelectElement>(newPad, 'folder').value
     if (folder) body.folder_id = folder
     clearErrors()
-    api<Pad>('POST', '/pads', body).then((pad) => { location.href = `/p/${pad.id}` }).catch(showError)
+    api<Pad>('POST', '/pads', body).then((pad) => { location.href = `p/${pad.id}` }).catch(showError)
   })
 
   const newFolder = $('new-folder') as HTMLFormElement

@@ -8,12 +8,12 @@ export async function renderHeader (onLangChange: () => void = () => {}): Promis
   const user = await currentUser().catch(() => null)
   bar.innerHTML = `
     <nav aria-label="main">
-      <a href="/" class="brand" data-i18n="app.name"></a>
-      ${user ? '<a href="/dashboard" data-i18n="nav.dashboard"></a>' : ''}
-      ${user?.is_admin === true ? '<a href="/admin" data-i18n="nav.admin"></a>' : ''}
+      <a href="./" class="brand" data-i18n="app.name"></a>
+      ${user ? '<a href="dashboard" data-i18n="nav.dashboard"></a>' : ''}
+      ${user?.is_admin === true ? '<a href="admin" data-i18n="nav.admin"></a>' : ''}
       <span class="spacer"></span>
       <span id="whoami"></span>
-      ${user ? '<button type="button" id="logout" data-i18n="auth.logout"></button>' : '<a href="/#login" data-i18n="auth.login"></a>'}
+      ${user ? '<button type="button" id="logout" data-i18n="auth.logout"></button>' : '<a href="./#login" data-i18n="auth.login"></a>'}
       <button type="button" id="lang" data-i18n="lang.switch"></button>
     </nav>`
   translate(bar)
@@ -24,7 +24,7 @@ export async function renderHeader (onLangChange: () => void = () => {}): Promis
     onLangChange()
   }))
   document.getElementById('logout')?.addEventListener('click', () => {
-    void logout().then(() => { location.href = '/' })
+    void logout().then(() => { location.href = './' })
   })
 }
 

@@ -18,13 +18,13 @@ async function main (): Promise<void> {
   const show = (text: string): void => { error.textContent = text; error.hidden = false }
   document.getElementById('new-pad')?.addEventListener('click', () => {
     api<{ id: string }>('POST', '/pads', { title: '', visibility: 'public' })
-      .then((pad) => { location.href = `/p/${pad.id}` })
+      .then((pad) => { location.href = `p/${pad.id}` })
       .catch((e: unknown) => show(e instanceof ApiError && e.status === 401 ? t('home.anonymousOff') : String(e)))
   })
   document.getElementById('open-form')?.addEventListener('submit', (ev) => {
     ev.preventDefault()
     const id = padIdFrom((document.getElementById('open-id') as HTMLInputElement).value)
-    if (id) location.href = `/p/${id}`
+    if (id) location.href = `p/${id}`
   })
   const auth = document.getElementById('auth') as HTMLElement
   auth.hidden = user !== null
@@ -36,7 +36,7 @@ async function main (): Promise<void> {
     const go = async (): Promise<void> => {
       if (mode === 'register') await register(value('username'), value('password'), value('invite'))
       await login(value('username'), value('password'))
-      location.href = '/dashboard'
+      location.href = 'dashboard'
     }
     go().catch((e: unknown) => show(e instanceof ApiError && e.status === 401 ? t('auth.failed') : e instanceof ApiError ? e.detail : String(e)))
   })

@@ -18,7 +18,7 @@ import { openShareDialog } from './share'
 
 Quill.register('modules/cursors', QuillCursors)
 
-const padId = decodeURIComponent(location.pathname.split('/')[2] ?? '')
+const padId = decodeURIComponent(/\/p\/([^/]+)$/.exec(location.pathname)?.[1] ?? '')
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
 
 /** A share-link token arrives in the address's fragment (never sent to a server); keep it for this tab. */

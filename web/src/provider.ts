@@ -24,8 +24,9 @@ export class PadSync {
 
   constructor (readonly padId: string, token: string | null) {
     this.local = new IndexeddbPersistence(`crdtpad-${padId}`, this.doc)
-    const base = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`
-    this.provider = new WebsocketProvider(base, padId, this.doc, { params: token ? { token } : {} })
+    const base = new URL('sync', document.baseURI)
+    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:'
+    this.provider = new WebsocketProvider(base.href, padId, this.doc, { params: token ? { token } : {} })
     this.watchSyncMessages()
     this.provider.on('status', ({ status }) => {
       if (status === 'connected') this.everConnected = true

@@ -1,4 +1,4 @@
 // Every page registers the service worker (where the browser allows it: https or localhost).
 if ('serviceWorker' in navigator) {
-  window.addEventListener('load', () => { void navigator.serviceWorker.register('/sw.js').catch(() => {}) })
+  window.addEventListener('load', () => { void navigator.serviceWorker.register(new URL('sw.js', document.baseURI).href).catch(() => {}) })
 }

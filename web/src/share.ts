@@ -12,7 +12,7 @@ function el<K extends keyof HTMLElementTagNameMap> (tag: K, text = '', attrs: Re
 export function openShareDialog (pad: Pad, dialog: HTMLDialogElement, onError: (e: unknown) => void): void {
   const body = dialog.querySelector('.body') as HTMLElement
   body.replaceChildren()
-  const address = el('input', '', { readonly: '', value: `${location.origin}/p/${pad.id}`, 'aria-label': t('share.address') })
+  const address = el('input', '', { readonly: '', value: new URL(`p/${pad.id}`, document.baseURI).href, 'aria-label': t('share.address') })
   const copy = el('button', t('pad.copyLink'), { type: 'button' })
   copy.addEventListener('click', () => {
     void navigator.clipboard?.writeText(address.value).then(() => { copy.textContent = t('pad.copied') })

@@ -4,7 +4,9 @@
 const sw = globalThis as unknown as ServiceWorkerGlobalScope
 
 const CACHE = 'crdtpad-v1'
-const SHELL = ['/', '/manifest.webmanifest', '/icon.svg']
+// Paths are relative to the worker's scope: the app may live under a path prefix.
+const ROOT = new URL(sw.registration.scope).pathname
+const SHELL = [ROOT, `${ROOT}manifest.webmanifest`, `${ROOT}icon.svg`]
 
 sw.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then(async (cache) => await cache.addAll(SHELL)).then(async () => await sw.skipWaiting()))
@@ -19,15 +21,15 @@ sw.addEventListener('activate', (event) => {
 
 function pageKey (url: URL): string {
   // Every /p/{id} page is the same HTML: keep one copy under /p/.
-  return url.pathname.startsWith('/p/') ? '/p/' : url.pathname
+  return url.pathname.startsWith(`${ROOT}p/`) ? `${ROOT}p/` : url.pathname
 }
 
 sw.addEventListener('fetch', (event) => {
   const request = event.request
   if (request.method !== 'GET') return
   const url = new URL(request.url)
-  if (url.origin !== sw.location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/sync/')) return
-  if (url.pathname.startsWith('/assets/')) {
+  if (url.origin !== sw.location.origin || url.pathname.startsWith(`${ROOT}api/`) || url.pathname.startsWith(`${ROOT}sync/`)) return
+  if (url.pathname.startsWith(`${ROOT}assets/`)) {
     event.respondWith((async () => {
       const cache = await caches.open(CACHE)
       const hit = await cache.match(request)
@@ -46,7 +48,7 @@ sw.addEventListener('fetch', (event) => {
         if (response.ok) await cache.put(pageKey(url), response.clone())
         return response
       } catch {
-        return (await cache.match(pageKey(url))) ?? (await cache.match('/')) ?? Response.error()
+        return (await cache.match(pageKey(url))) ?? (await cache.match(ROOT)) ?? Response.error()
       }
     })())
   }

@@ -20,6 +20,7 @@ from fastapi import Depends, Request, Response
 
 from crdtpad.access import ANONYMOUS, Principal
 from crdtpad.accounts import ActiveSession, Session, User
+from crdtpad.api.proxy import PREFIX_KEY
 from crdtpad.config import Settings
 from crdtpad.deps import ServicesDep
 from crdtpad.errors import CsrfRejected, Forbidden, NotAuthenticated
@@ -43,6 +44,12 @@ def own_origin(request: Request, settings: Settings) -> str:
     if settings.public_origin is not None:
         return settings.public_origin
     return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def public_base(request: Request, settings: Settings) -> str:
+    """Where the app lives for browsers: the origin, and the path prefix a proxy serves it under."""
+    prefix: str = request.scope.get(PREFIX_KEY, settings.path_prefix)
+    return own_origin(request, settings) + prefix
 
 
 def check_origin(request: Request, settings: Settings) -> None:

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from crdtpad.api.security import Caller, own_origin
+from crdtpad.api.security import Caller, public_base
 from crdtpad.deps import ServicesDep
 from crdtpad.pads import Kind
 from crdtpad.permissions import Role
@@ -98,7 +98,7 @@ def sharing_routes(router: APIRouter, kind: Kind) -> None:
     ) -> LinkCreated:
         """A share link granting ``role``; the token sits in the URL's fragment, never sent to a server."""
         link, token = await services.pads.create_link(who, kind, target, Role(body.role), body.expires_in)
-        url = f"{own_origin(request, services.settings)}/{page}/{target}#token={token}"
+        url = f"{public_base(request, services.settings)}/{page}/{target}#token={token}"
         return LinkCreated(**LinkOut.of(link).model_dump(), token=token, url=url)
 
     @router.get("/{target}/links", name=f"{kind}_links")

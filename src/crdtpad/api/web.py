@@ -6,10 +6,13 @@ revalidated on every load. Responses are gzip-compressed by the app's middleware
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from crdtpad.api.proxy import PREFIX_KEY
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +40,10 @@ def _page(request: Request, name: str) -> Response:
     path = web_dir(request) / name
     if not path.is_file():
         return HTMLResponse(NOT_BUILT.format(where=path.parent), status_code=503)
-    return FileResponse(path, media_type="text/html", headers={"Cache-Control": REVALIDATE})
+    # The app's URLs are relative to <base href>: it runs under a proxy's path prefix too.
+    prefix = html.escape(request.scope.get(PREFIX_KEY, ""), quote=True)
+    page = path.read_text(encoding="utf-8").replace("<head>", f'<head>\n  <base href="{prefix}/">', 1)
+    return HTMLResponse(page, headers={"Cache-Control": REVALIDATE})
 
 
 @router.get("/")
