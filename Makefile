@@ -8,6 +8,7 @@ WEB_STAMP := src/crdtpad/webapp/.stamp
 WEB_SOURCES := $(wildcard web/*.html web/*.json web/*.ts web/src/* web/public/*)
 CHROMIUM := /usr/bin/chromium
 NGINX := /usr/sbin/nginx
+CADDY := /usr/bin/caddy
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test lint bench setup clean
@@ -28,18 +29,21 @@ $(WEB_STAMP): $(WEB_SOURCES)
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	touch $@
 
-# Browser tests drive Debian's Chromium (never a browser Playwright downloads); the proxy test
-# runs the app behind Debian's nginx.
+# Browser tests drive Debian's Chromium (never a browser Playwright downloads); the proxy tests
+# run the app behind Debian's nginx and Caddy.
 $(CHROMIUM):
 	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
 $(NGINX):
 	$(SUDO) apt-get install -y nginx || ($(SUDO) apt-get update && $(SUDO) apt-get install -y nginx)
 
+$(CADDY):
+	$(SUDO) apt-get install -y caddy || ($(SUDO) apt-get update && $(SUDO) apt-get install -y caddy)
+
 run: $(STAMP) $(WEB_STAMP)
 	$(VENV)/bin/crdtpad serve
 
-test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) $(CHROMIUM) $(NGINX)
+test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) $(CHROMIUM) $(NGINX) $(CADDY)
 	$(PY) -m pytest
 
 lint: $(STAMP)
