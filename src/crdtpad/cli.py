@@ -1,4 +1,4 @@
-"""The ``crdtpad`` command: thin wrappers over the app."""
+"""The ``crdtpad`` command: serve, user, token, config, backup, restore, admin; thin wrappers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from crdtpad import maintenance
 from crdtpad.accounts import Accounts
 from crdtpad.app import create_asgi
 from crdtpad.config import SECRET_FILE, Settings, load_settings
@@ -142,7 +144,81 @@ def _parser() -> argparse.ArgumentParser:
     _add_data_dir(tc)
     c = sub.add_parser("config", help="print the effective settings (TOML), secrets left out")
     _add_data_dir(c)
+    b = sub.add_parser("backup", help="a consistent copy of the database, even while the server runs")
+    b.add_argument("file", type=Path, help="where to write it")
+    b.add_argument("--force", action="store_true", help="replace an existing file")
+    _add_data_dir(b)
+    r = sub.add_parser("restore", help="put a backup in place (the server must be stopped)")
+    r.add_argument("file", type=Path, help="a file `crdtpad backup` wrote")
+    _add_data_dir(r)
+    a = sub.add_parser("admin", help="housekeeping").add_subparsers(dest="action", required=True)
+    _add_data_dir(a.add_parser("stats", help="pads, users, folders, log and database sizes"))
+    st = a.add_parser("stale", help="list pads untouched for N days (what purge would erase)")
+    st.add_argument("--days", type=float, required=True)
+    _add_data_dir(st)
+    pu = a.add_parser("purge", help="erase pads untouched for N days (lists them first)")
+    pu.add_argument("--days", type=float, required=True)
+    pu.add_argument("--yes", action="store_true", help="erase without asking")
+    pu.add_argument(
+        "--idle-minutes", type=float, default=10.0, help="never erase a pad edited this recently (default 10)"
+    )
+    _add_data_dir(pu)
+    _add_data_dir(a.add_parser("compact", help="fold every pad's log into a snapshot"))
     return parser
+
+
+class ProgressLine:
+    """``done/total`` on stderr: rewritten in place on a terminal, every 10 % otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        step = done * 10 // total if total else 10
+        if self.tty:
+            print(f"\r{self.label}: {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+        elif step != self.shown or done == total:
+            self.shown = step
+            print(f"{self.label}: {done}/{total}", file=sys.stderr)
+
+
+async def run_maintenance(settings: Settings, args: argparse.Namespace) -> str:
+    """One backup, restore or admin command; the summary to print."""
+    if args.command == "backup":
+        b = await maintenance.backup(settings, args.file, overwrite=args.force)
+        return (
+            f"Backed up {b.pads} pads ({b.deleted_pads} deleted) to {b.path}: "
+            f"{b.bytes} bytes in {b.seconds:.1f} s."
+        )
+    if args.command == "restore":
+        r = await maintenance.restore(settings, args.file)
+        kept = f"; the previous database is kept as {r.previous}" if r.previous else ""
+        return f"Restored {r.pads} pads from {args.file} (schema {r.schema_version}){kept}."
+    if args.action == "stats":
+        return "\n".join(f"{k} = {v}" for k, v in (await maintenance.stats(settings)).items())
+    if args.action in ("stale", "purge"):
+        pads = await maintenance.stale_pads(settings, args.days)
+        lines = [
+            f"{p.id}  {time.strftime('%Y-%m-%d', time.gmtime(p.updated_at / 1000))}  {p.title}" for p in pads
+        ]
+        listing = "\n".join([*lines, f"{len(pads)} pads untouched for {args.days:g} days."])
+        if args.action == "stale" or not pads:
+            return listing
+        print(listing)
+        question = f"Erase these {len(pads)} pads for good? [y/N] "
+        if not args.yes and (await asyncio.to_thread(input, question)).strip().lower() != "y":
+            return "Nothing erased."
+        if await maintenance.database_in_use(settings):
+            print("crdtpad: a server is running: pads open in a browser keep being served until they unload.")
+        n = await maintenance.purge_pads(
+            settings, [p.id for p in pads], ProgressLine("purging"), idle_minutes=args.idle_minutes
+        )
+        return f"Erased {n} pads."
+    result = await maintenance.compact_all(settings, ProgressLine("compacting"))
+    failed = "".join(f"\n  not compacted: {pad_id}: {why}" for pad_id, why in result.failed.items())
+    return f"Compacted {result.compacted} pads ({result.rows_folded} log rows folded).{failed}"
 
 
 def show_config(settings: Settings) -> str:
@@ -187,6 +263,11 @@ def main(argv: list[str] | None = None) -> None:
             print(asyncio.run(create_user(settings, args.username, password, is_admin=args.admin)))
         elif args.command == "token":
             print(asyncio.run(create_token(settings, args.username, args.name)))
+        else:
+            print(asyncio.run(run_maintenance(settings, args)))
     except CrdtpadError as exc:
         print(f"crdtpad: {exc}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("\ncrdtpad: interrupted; what was done is kept, the rest untouched.", file=sys.stderr)
+        sys.exit(130)

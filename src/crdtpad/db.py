@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,7 +70,7 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
             await conn.execute(f"PRAGMA user_version={number}")
             await conn.execute("COMMIT")
         except Exception as exc:
-            await conn.execute("ROLLBACK")
+            await conn.rollback()
             raise SchemaError(f"Schema migration {number:04d} failed on {path}: {exc}") from exc
         finally:
             await conn.execute("PRAGMA foreign_keys=ON")
@@ -78,12 +79,16 @@ async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
 @asynccontextmanager
 async def transaction(conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error (cancellation included)."""
-    await conn.execute("BEGIN IMMEDIATE")
     try:
+        await conn.execute("BEGIN IMMEDIATE")
         yield conn
         await conn.execute("COMMIT")
     except BaseException:
-        await conn.execute("ROLLBACK")
+        # aiosqlite runs statements in order on its own thread, and a cancelled await does not
+        # stop one: BEGIN may still be about to run, or COMMIT may have run already. A rollback
+        # queued behind them ends whatever is open and does nothing otherwise (a bare ROLLBACK
+        # would fail and hide the cancellation); shielded so a second cancel cannot skip it.
+        await asyncio.shield(conn.rollback())
         raise
 
 
