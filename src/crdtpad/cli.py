@@ -54,8 +54,20 @@ class _Server(uvicorn.Server):
         self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
 
+async def prepare_database(settings: Settings) -> None:
+    """Open the database once before serving: migrations run, and a database crdtpad cannot use
+    stops the start with one clear line instead of a traceback from the app's lifespan."""
+    async with open_db(settings.db_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms):
+        pass
+
+
 def serve(settings: Settings) -> None:
     """Run the app on uvicorn until SIGINT or SIGTERM."""
+    try:
+        asyncio.run(prepare_database(settings))
+    except CrdtpadError as exc:
+        print(f"crdtpad: {exc}", file=sys.stderr)
+        sys.exit(1)
     app, asgi = create_asgi(settings)
     config = uvicorn.Config(
         asgi,

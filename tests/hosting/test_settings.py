@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -9,10 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from crdtpad.config import load_settings
 from crdtpad.logs import ClientAddresses, JsonFormatter, RedactTokens
+from tests.support import ServerProcess, YClient
 
 
 def crdtpad(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -96,3 +99,35 @@ def test_json_lines_and_no_tokens() -> None:
     entry = json.loads(line)
     assert entry["level"] == "info" and entry["logger"] == "uvicorn.error"
     assert "cpl_secret" not in line and "/sync/p?[query not logged]" in entry["message"]
+
+
+def test_a_server_logs_json_lines_without_tokens_or_addresses(tmp_path: Path) -> None:
+    server = ServerProcess(
+        tmp_path / "data",
+        CRDTPAD_LOG_FORMAT="json",
+        CRDTPAD_LOG_CLIENT_ADDRESSES="none",
+        CRDTPAD_LOG_LEVEL="info",
+    )
+    server.start()
+    try:
+        pad = httpx.post(f"{server.url}/api/v1/pads", json={}).json()["id"]
+        httpx.get(f"{server.url}/api/v1/pads/{pad}?token=cpl_leaked_secret")
+
+        async def connect() -> None:
+            y = YClient(f"{server.ws_url(pad)}?token=cpl_leaked_secret")
+            await y.connect(wait_synced=False)
+            await y.wait_closed()
+            await y.close()
+
+        asyncio.run(connect())
+    finally:
+        server.terminate()
+    lines = [line for line in server.log().splitlines() if line.startswith("{")]
+    assert len(lines) >= 3
+    entries = [json.loads(line) for line in lines]
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    text = "\n".join(lines)
+    assert "cpl_leaked_secret" not in text
+    clients = [e["message"] for e in entries if e["logger"] in ("uvicorn.access", "uvicorn.error")]
+    assert not [m for m in clients if "127.0.0.1" in m and "running on" not in m]  # the listen address only
+    assert any("WebSocket /sync/" in e["message"] for e in entries)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -74,3 +76,36 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match="newer"):
         async with open_db(path):
             pass
+
+
+async def test_a_failed_migration_changes_nothing_and_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "crdtpad.sqlite3"
+    old_database(path, upto=2)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE folders (id TEXT)")  # in the way of migration 0003
+    before = path.read_bytes()
+    with pytest.raises(SchemaError, match=r"0003 failed on .*crdtpad.sqlite3"):
+        async with open_db(path):
+            pass
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("SELECT count(*) FROM pad_updates").fetchone() == (2,)
+    assert path.exists() and len(path.read_bytes()) >= len(before) // 2
+
+
+def test_the_server_refuses_to_start_on_a_newer_database(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with contextlib.closing(sqlite3.connect(data / "crdtpad.sqlite3")) as db:
+        db.execute("PRAGMA user_version=999")
+    done = subprocess.run(
+        [sys.executable, "-m", "crdtpad", "serve", "--port", "0", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "schema version 999, newer than this crdtpad knows" in done.stderr
+    with contextlib.closing(sqlite3.connect(data / "crdtpad.sqlite3")) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (999,)  # untouched, not renamed
