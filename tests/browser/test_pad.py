@@ -130,3 +130,22 @@ async def test_a_hostile_peer_cannot_inject_markup_or_css(browser: Browser, web:
     assert not [u for u in requested if ":9/" in u]
     await ctx_a.close()
     await ctx_b.close()
+
+
+async def test_the_app_is_installable(browser: Browser, web: ServerProcess) -> None:
+    ctx, page = await new_page(browser)
+    await page.goto(web.url)
+    manifest = await page.evaluate(
+        "fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())"
+    )
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes and manifest["display"] == "standalone"
+    for icon in manifest["icons"]:
+        r = await page.request.get(f"{web.url}/{icon['src']}")
+        assert r.ok and r.headers["content-type"] == icon["type"]
+    await page.evaluate("navigator.serviceWorker.ready")
+    cdp = await ctx.new_cdp_session(page)
+    found = (await cdp.send("Page.getInstallabilityErrors"))["installabilityErrors"]
+    # Playwright's contexts are incognito ones, which Chromium never installs from; nothing else.
+    assert [e["errorId"] for e in found if e["errorId"] != "in-incognito"] == []
+    await ctx.close()
