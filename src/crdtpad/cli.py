@@ -1,4 +1,4 @@
-"""The ``crdtpad`` command: serve, user, token, config, backup, restore, admin; thin wrappers."""
+"""The ``crdtpad`` command: serve, user, token, config, backup, restore, admin, export, import."""
 
 from __future__ import annotations
 
@@ -176,6 +176,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_data_dir(pu)
     _add_data_dir(a.add_parser("compact", help="fold every pad's log into a snapshot"))
+    ex = sub.add_parser("export", help="write a pad as txt, md, html or yjs (from the database)")
+    ex.add_argument("pad_id")
+    ex.add_argument("--format", dest="fmt", default="txt", choices=["txt", "md", "html", "yjs"])
+    ex.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    _add_data_dir(ex)
+    im = sub.add_parser("import", help="a new pad from a txt, md, html or yjs file; prints its id")
+    im.add_argument("file", type=Path)
+    im.add_argument(
+        "--format", dest="fmt", choices=["txt", "md", "html", "yjs"], help="default: from the suffix"
+    )
+    im.add_argument("--title", help="default: the file name")
+    im.add_argument("--owner", help="the account that owns it (needed for private)")
+    im.add_argument("--visibility", default="public", choices=["public", "private"])
+    _add_data_dir(im)
     return parser
 
 
@@ -208,6 +222,26 @@ async def run_maintenance(settings: Settings, args: argparse.Namespace) -> str:
         r = await maintenance.restore(settings, args.file)
         kept = f"; the previous database is kept as {r.previous}" if r.previous else ""
         return f"Restored {r.pads} pads from {args.file} (schema {r.schema_version}){kept}."
+    if args.command == "export":
+        body, name = await maintenance.export_pad(settings, args.pad_id, args.fmt)
+        if args.output is None:
+            sys.stdout.buffer.write(body)
+            return ""
+        await asyncio.to_thread(args.output.write_bytes, body)
+        return f"Wrote {args.output} ({len(body)} bytes; suggested name {name})."
+    if args.command == "import":
+        fmt = args.fmt or {
+            ".md": "md",
+            ".markdown": "md",
+            ".html": "html",
+            ".htm": "html",
+            ".yjs": "yjs",
+        }.get(args.file.suffix.lower(), "txt")
+        data = await asyncio.to_thread(args.file.read_bytes)
+        pad_id = await maintenance.import_pad(
+            settings, data, fmt, args.title or args.file.name, args.owner, args.visibility
+        )
+        return pad_id
     if args.action == "stats":
         return "\n".join(f"{k} = {v}" for k, v in (await maintenance.stats(settings)).items())
     if args.action in ("stale", "purge"):
@@ -276,8 +310,13 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "token":
             print(asyncio.run(create_token(settings, args.username, args.name)))
         else:
-            print(asyncio.run(run_maintenance(settings, args)))
+            out = asyncio.run(run_maintenance(settings, args))
+            if out:
+                print(out)
     except CrdtpadError as exc:
+        print(f"crdtpad: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as exc:
         print(f"crdtpad: {exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     unlock_ttl_s: float = Field(
         default=12 * 3600, gt=0, description="A password pad's unlock token works this long."
     )
+    max_import_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1024, description="Largest file an import takes (413 above)."
+    )
     max_links_per_target: int = Field(
         default=100, ge=1, description="Share links one pad or folder may have."
     )

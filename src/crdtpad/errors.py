@@ -20,6 +20,7 @@
      │    ├── UsernameTaken
      │    ├── TooManyTokens            (API tokens or share links over the cap)
      │    └── AccessChanged            (access changed while an HTTP edit waited; retry)
+     ├── ImportTooLarge         413         (an import file over CRDTPAD_MAX_IMPORT_BYTES)
      ├── TooManyAttempts        429 / 4429  (login failures over the limit; Retry-After says when)
      ├── PadDeleted             410 / 4410
      ├── PadCorrupt             500 / 1011  (a stored row failed its checksum or would not decode)
@@ -137,6 +138,12 @@ class AccessChanged(Conflict):
 
 class TooManyTokens(Conflict):
     """The account holds as many API tokens as allowed."""
+
+
+class ImportTooLarge(CrdtpadError):
+    """An import file over the configured size limit."""
+
+    http_status = 413
 
 
 class TooManyAttempts(CrdtpadError):

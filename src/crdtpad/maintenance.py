@@ -45,7 +45,8 @@ import pycrdt
 from crdtpad.config import Settings
 from crdtpad.db import migrations, open_db, transaction
 from crdtpad.errors import CrdtpadError, PadCorrupt
-from crdtpad.store.pads import Compaction, SqlitePadStore, now_ms
+from crdtpad.pads import EXPORT_FORMATS, IMPORT_FORMATS, export_doc, filename, import_doc, new_id
+from crdtpad.store.pads import Append, Compaction, SqlitePadStore, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -562,3 +563,51 @@ async def compact_all(settings: Settings, progress: Progress | None = None) -> C
             if progress is not None:
                 progress(done, len(ids))
     return result
+
+
+# -- export and import from the command line ------------------------------------------------------
+
+
+async def export_pad(settings: Settings, pad_id: str, fmt: str) -> tuple[bytes, str]:
+    """A stored pad in an export format (read from the database; safe while a server runs): the
+    bytes, and a file name."""
+    if fmt not in EXPORT_FORMATS:
+        raise MaintenanceError(f"{fmt!r} is not an export format: use one of {', '.join(EXPORT_FORMATS)}.")
+    path = _require_db(settings)
+    async with open_db(path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms) as (w, r):
+        store = SqlitePadStore(w, r)
+        record = await store.get_pad(pad_id)
+        if record is None or record.deleted_at is not None:
+            raise MaintenanceError(f"No live pad has the id {pad_id}.")
+        stored = await store.load(pad_id)
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    doc.apply_update(await asyncio.to_thread(_rebuild, pad_id, stored.snapshot, stored.updates))
+    title = record.title or pad_id
+    return export_doc(doc, fmt, title), f"{filename(title)}.{EXPORT_FORMATS[fmt][1]}"
+
+
+async def import_pad(
+    settings: Settings, data: bytes, fmt: str, title: str, owner: str | None, visibility: str
+) -> str:
+    """A new pad from a file, written straight to the database (a new pad has no live room, so
+    this is safe while a server runs); its id."""
+    if fmt not in IMPORT_FORMATS:
+        raise MaintenanceError(f"{fmt!r} is not an import format: use one of {', '.join(IMPORT_FORMATS)}.")
+    if visibility not in ("public", "private"):
+        raise MaintenanceError("Imported pads are public or private (set a password in the app).")
+    update = await asyncio.to_thread(import_doc, fmt, data, settings.max_import_bytes)
+    path = settings.db_path
+    async with open_db(path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms) as (w, r):
+        owner_id = None
+        if owner is not None:
+            async with r.execute("SELECT id FROM users WHERE username = ?", (owner.strip().lower(),)) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise MaintenanceError(f"No account is named {owner!r}.")
+            owner_id = int(row[0])
+        elif visibility == "private":
+            raise MaintenanceError("A private pad needs an owner (--owner USER).")
+        store = SqlitePadStore(w, r)
+        record = await store.create_pad(new_id(), title[:200], visibility, owner_id=owner_id)
+        await store.write([Append(record.id, 1, update)], [])
+    return record.id

@@ -5,6 +5,7 @@ live sockets before the call returns.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from contextlib import AbstractAsyncContextManager
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 import pycrdt
 
+from crdtpad import transfer
 from crdtpad.access import SHARE_LINK_PREFIX, UNLOCK_PREFIX, Guard, Principal
 from crdtpad.accounts import Accounts, User, token_hash
 from crdtpad.config import Settings
@@ -22,6 +24,7 @@ from crdtpad.errors import (
     Conflict,
     FolderNotFound,
     Forbidden,
+    ImportTooLarge,
     InvalidValue,
     NotAuthenticated,
     PadNotFound,
@@ -32,6 +35,10 @@ from crdtpad.permissions import Action, FolderAcl, PadAcl, Rights, Role, folder_
 from crdtpad.store.pads import PadRecord, SqlitePadStore
 from crdtpad.store.sharing import FolderRecord, LinkRecord, MemberRecord, SqliteSharingStore
 from crdtpad.sync.rooms import Rooms
+from crdtpad.transfer import html as transfer_html
+from crdtpad.transfer import markdown as transfer_markdown
+from crdtpad.transfer import text as transfer_text
+from crdtpad.transfer import yjs as transfer_yjs
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,7 @@ MAX_TITLE_CHARS = 200
 MIN_PAD_PASSWORD_CHARS = 4
 MAX_PAD_PASSWORD_BYTES = 1024
 EDIT_ATTEMPTS = 5
+MAX_MARKDOWN_BYTES = 512 * 1024
 
 
 def new_id() -> str:
@@ -107,6 +115,7 @@ class Pads:
         self.rooms = rooms
         self.guard = guard
         self.accounts = accounts
+        self._imports = asyncio.Semaphore(2)
 
     # -- pads ------------------------------------------------------------------------------------
 
@@ -282,6 +291,57 @@ class Pads:
             finally:
                 self.rooms.release(room)
         raise AccessChanged(f"Access to pad {pad_id} kept changing; try again.")
+
+    # -- export and import --------------------------------------------------------------------------
+
+    async def export(self, who: Principal, pad_id: str, fmt: str) -> tuple[bytes, str, str]:
+        """The pad in ``fmt`` (txt, md, html, yjs) as stored: the bytes, a media type, a file name."""
+        if fmt not in EXPORT_FORMATS:
+            raise InvalidValue(
+                f"{fmt[:20]!r} is not an export format: use one of {', '.join(EXPORT_FORMATS)}."
+            )
+        record, _ = await self.view(who, pad_id, Action.VIEW)
+        room = await self.rooms.open(pad_id)
+        try:
+            await room.wait_committed(room.applied_seq)
+            # Nothing awaits here: the export is one consistent state of the document.
+            title = record.title or pad_id
+            body = export_doc(room.doc, fmt, title)
+        finally:
+            self.rooms.release(room)
+        media_type, suffix = EXPORT_FORMATS[fmt]
+        return body, media_type, f"{filename(title)}.{suffix}"
+
+    async def import_into(self, who: Principal, pad_id: str, fmt: str, data: bytes) -> None:
+        """Fill an empty pad from a file in ``fmt``; nothing changes if the file is refused."""
+        if fmt not in IMPORT_FORMATS:
+            raise InvalidValue(
+                f"{fmt[:20]!r} is not an import format: use one of {', '.join(IMPORT_FORMATS)}."
+            )
+        if len(data) > self.settings.max_import_bytes:
+            raise ImportTooLarge(
+                f"The file has {len(data)} bytes; imports take at most {self.settings.max_import_bytes}."
+            )
+        await self.view(who, pad_id, Action.EDIT)
+        if fmt == "md" and len(data) > MAX_MARKDOWN_BYTES:
+            # markdown-it-py can spend ~10 µs per byte on crafted input: a tighter bound for Markdown.
+            raise ImportTooLarge(
+                f"A Markdown import takes at most {MAX_MARKDOWN_BYTES} bytes, not {len(data)}."
+            )
+        # Parsing is CPU work: off the event loop (the Doc lives and dies in that thread), and only
+        # a couple at once, so imports never starve the rooms.
+        async with self._imports:
+            update = await asyncio.to_thread(import_doc, fmt, data, self.settings.max_import_bytes)
+        room = await self.rooms.open(pad_id)
+        try:
+            await room.wait_committed(room.applied_seq)
+            if not _is_empty(room.doc):
+                raise Conflict(f"Pad {pad_id} is not empty: import into a new pad.")
+            # Through the room like any edit: validated, stored, then relayed to whoever is there.
+            await room.ingest(None, update, incremental=False)
+            await room.wait_committed(room.applied_seq)
+        finally:
+            self.rooms.release(room)
 
     # -- folders -----------------------------------------------------------------------------------
 
@@ -477,6 +537,57 @@ class Pads:
             raise Conflict("An administrator cannot disable their own account.")
         async with self.guard.changing(users=[user_id]):
             return await self.sharing.set_disabled(user_id, self.guard.now_ms() if disabled else None)
+
+
+EXPORT_FORMATS = {
+    "txt": ("text/plain; charset=utf-8", "txt"),
+    "md": ("text/markdown; charset=utf-8", "md"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "yjs": ("application/octet-stream", "yjs"),
+}
+IMPORT_FORMATS = ("txt", "md", "html", "yjs")
+
+
+def export_doc(doc: pycrdt.Doc[Any], fmt: str, title: str) -> bytes:
+    """A document in an export format."""
+    if fmt == "txt":
+        return transfer_text.export_text(doc).encode("utf-8")
+    if fmt == "md":
+        return transfer_markdown.export_markdown(doc).encode("utf-8")
+    if fmt == "html":
+        return transfer_html.export_html(doc, title).encode("utf-8")
+    return transfer_yjs.export_yjs(doc)
+
+
+def import_doc(fmt: str, data: bytes, max_bytes: int) -> bytes:
+    """A file in an import format, as one Yjs update of a new document; ImportRejected if bad."""
+    fresh: pycrdt.Doc[Any] = pycrdt.Doc()
+    limits = transfer.Limits.for_bytes(max_bytes)
+    if fmt == "yjs":
+        transfer_yjs.import_yjs(fresh, data, limits)
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise transfer.ImportRejected(f"The file is not UTF-8 text (byte {exc.start}).") from None
+        if fmt == "txt":
+            transfer_text.import_text(fresh, text, limits)
+        elif fmt == "md":
+            transfer_markdown.import_markdown(fresh, text, limits)
+        else:
+            transfer_html.import_html(fresh, text, limits)
+    return fresh.get_update()
+
+
+def filename(title: str) -> str:
+    """A safe file name from a pad title."""
+    name = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip()
+    return name[:80] or "pad"
+
+
+def _is_empty(doc: pycrdt.Doc[Any]) -> bool:
+    text = str(doc.get(TEXT_FIELD, type=pycrdt.Text))
+    return text.strip() == "" and len(doc.get("chat", type=pycrdt.Array)) == 0
 
 
 def _title(title: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
 from playwright.async_api import Browser, Page, expect
 
@@ -148,4 +151,22 @@ async def test_the_app_is_installable(browser: Browser, web: ServerProcess) -> N
     found = (await cdp.send("Page.getInstallabilityErrors"))["installabilityErrors"]
     # Playwright's contexts are incognito ones, which Chromium never installs from; nothing else.
     assert [e["errorId"] for e in found if e["errorId"] != "in-incognito"] == []
+    await ctx.close()
+
+
+async def test_the_export_menu_downloads_markdown(browser: Browser, web: ServerProcess) -> None:
+    pad_id = public_pad(web, "Exported")
+    ctx, page = await new_page(browser, accept_downloads=True)
+    await open_pad(page, web, pad_id)
+    await page.locator(".ql-editor").click()
+    await page.keyboard.press("Control+b")
+    await page.keyboard.type("Strong start")
+    await expect(page.locator("#status")).to_have_attribute("data-status", "saved", timeout=10_000)
+    await page.locator("#export-menu summary").click()
+    async with page.expect_download() as info:
+        await page.locator("#export-md").click()
+    download = await info.value
+    assert download.suggested_filename == "Exported.md"
+    saved = await download.path()
+    assert "**Strong start**" in await asyncio.to_thread(Path(saved).read_text)
     await ctx.close()

@@ -7,7 +7,7 @@ import './pad.css'
 import Quill from 'quill'
 import QuillCursors from 'quill-cursors'
 import { QuillBinding } from 'y-quill'
-import { ApiError, api, currentUser, rememberPad, type Pad } from './api'
+import { ApiError, api, appUrl, currentUser, rememberPad, type Pad } from './api'
 import { mountAuthorship } from './authorship'
 import { mountChat } from './chat'
 import { safeColor } from './color'
@@ -204,8 +204,14 @@ async function main (): Promise<void> {
   }
   const filename = (pad.title || padId).replace(/[^\p{L}\p{N} _-]/gu, '_')
   $('export-txt').addEventListener('click', () => download(`${filename}.txt`, 'text/plain', quill.getText()))
-  $('export-html').addEventListener('click', () => download(`${filename}.html`, 'text/html',
-    `<!doctype html><meta charset="utf-8"><title>${filename}</title>${quill.getSemanticHTML()}`))
+  // The server's exports (what is stored, escaped and sanitised), with this page's credentials.
+  const serverExport = (fmt: string, type: string, suffix: string): void => {
+    fetch(appUrl(`api/v1/pads/${padId}/export/${fmt}`), { headers: token ? { Authorization: `Bearer ${token}` } : {} })
+      .then(async (r) => { if (!r.ok) throw new Error(`${r.status}`); download(`${filename}.${suffix}`, type, await r.text()) })
+      .catch((e: unknown) => alert(t('error.generic', { detail: String(e) })))
+  }
+  $('export-html').addEventListener('click', () => serverExport('html', 'text/html', 'html'))
+  $('export-md').addEventListener('click', () => serverExport('md', 'text/markdown', 'md'))
   // For tests and the curious: the live objects.
   Object.assign(window, { crdtpad: { quill, sync, ytext } })
 }

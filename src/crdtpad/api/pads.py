@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
 from pydantic import BaseModel, Field
 
 from crdtpad.api.security import Caller, CurrentUser, client_address
 from crdtpad.api.sharing import Strict, sharing_routes
 from crdtpad.deps import ServicesDep
+from crdtpad.errors import ImportTooLarge, InvalidValue
 from crdtpad.pads import MAX_TITLE_CHARS
 from crdtpad.permissions import Action, Rights, Role
 from crdtpad.store.pads import PadRecord
@@ -153,6 +154,95 @@ async def put_text(pad_id: str, body: TextIn, who: Caller, services: ServicesDep
     """Replace the text; merged like any edit (one minimal splice) and stored before this answers."""
     await services.pads.write_text(who, pad_id, body.text)
     return PadText(id=pad_id, text=body.text)
+
+
+ExportFormat = Literal["txt", "md", "html", "yjs"]
+ImportFormat = Literal["txt", "md", "html", "yjs"]
+_SUFFIXES: dict[str, ImportFormat] = {
+    ".txt": "txt",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".yjs": "yjs",
+}
+
+
+def _import_format(fmt: ImportFormat | None, file: UploadFile) -> ImportFormat:
+    if fmt is not None:
+        return fmt
+    name = (file.filename or "").lower()
+    for suffix, found in _SUFFIXES.items():
+        if name.endswith(suffix):
+            return found
+    raise InvalidValue(f"Say the file's format (txt, md, html, yjs): {name[:60]!r} does not tell it.")
+
+
+async def _read_limited(file: UploadFile, limit: int) -> bytes:
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise ImportTooLarge(f"The file is over {limit} bytes, the most an import takes.")
+    return data
+
+
+@router.get(
+    "/{pad_id}/export/{fmt}",
+    responses={
+        200: {
+            "content": {
+                "text/plain": {},
+                "text/markdown": {},
+                "text/html": {},
+                "application/octet-stream": {},
+            }
+        }
+    },
+)
+async def export_pad(pad_id: str, fmt: ExportFormat, who: Caller, services: ServicesDep) -> Response:
+    """The pad as plain text, Markdown, a standalone HTML page, or its Yjs update (a backup that
+    another crdtpad or any Yjs app imports)."""
+    body, media_type, filename = await services.pads.export(who, pad_id, fmt)
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@router.post("/import", status_code=status.HTTP_201_CREATED)
+async def import_new_pad(
+    who: Caller,
+    services: ServicesDep,
+    file: Annotated[UploadFile, File(description="txt, md, html or yjs")],
+    fmt: Annotated[ImportFormat | None, Form(alias="format")] = None,
+    title: Annotated[str, Form(max_length=MAX_TITLE_CHARS)] = "",
+    visibility: Annotated[Visibility, Form()] = "public",
+    password: Annotated[str | None, Form(max_length=1024)] = None,
+    folder_id: Annotated[str | None, Form(max_length=64)] = None,
+) -> PadOut:
+    """A new pad from a file (multipart): a bad file is a 400 naming what is wrong, and no pad."""
+    kind = _import_format(fmt, file)
+    data = await _read_limited(file, services.settings.max_import_bytes)
+    record = await services.pads.create(who, title or (file.filename or ""), visibility, password, folder_id)
+    try:
+        await services.pads.import_into(who, record.id, kind, data)
+    except BaseException:
+        await services.pads.erase(record.id)  # a refused file leaves no half-made pad behind
+        raise
+    _, rights = await services.pads.view(who, record.id)
+    return PadOut.of(record, rights)
+
+
+@router.post("/{pad_id}/import", status_code=status.HTTP_204_NO_CONTENT)
+async def import_into_pad(
+    pad_id: str,
+    who: Caller,
+    services: ServicesDep,
+    file: Annotated[UploadFile, File(description="txt, md, html or yjs")],
+    fmt: Annotated[ImportFormat | None, Form(alias="format")] = None,
+) -> None:
+    """Fill an empty pad from a file (edit right); a pad with content answers 409."""
+    kind = _import_format(fmt, file)
+    data = await _read_limited(file, services.settings.max_import_bytes)
+    await services.pads.import_into(who, pad_id, kind, data)
 
 
 sharing_routes(router, "pad")

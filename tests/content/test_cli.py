@@ -1,0 +1,48 @@
+"""`crdtpad import` and `crdtpad export` on the data directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def crdtpad(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crdtpad", *args, "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "CRDTPAD_LOG_LEVEL": "warning"},
+    )
+
+
+def test_import_then_export_every_format(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    source = tmp_path / "notes.md"
+    source.write_text("# Notes\n\nHello **class**.\n\n- one\n- two\n")
+    done = crdtpad(data, "import", str(source))
+    assert done.returncode == 0, done.stderr
+    pad = done.stdout.strip()
+    md = crdtpad(data, "export", pad, "--format", "md")
+    assert md.returncode == 0 and md.stdout == source.read_text()
+    out = tmp_path / "notes.html"
+    assert crdtpad(data, "export", pad, "--format", "html", "-o", str(out)).returncode == 0
+    assert "<strong>class</strong>" in out.read_text()
+    yjs = tmp_path / "notes.yjs"
+    assert crdtpad(data, "export", pad, "--format", "yjs", "-o", str(yjs)).returncode == 0
+    again = crdtpad(data, "import", str(yjs), "--title", "copy").stdout.strip()
+    assert crdtpad(data, "export", again, "--format", "md").stdout == source.read_text()
+
+
+def test_bad_input_is_refused_with_a_reason(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe")
+    done = crdtpad(data, "import", str(bad))
+    assert done.returncode == 1 and "not UTF-8" in done.stderr
+    assert crdtpad(data, "export", "nope", "--format", "md").returncode == 1
+    private = crdtpad(data, "import", str(tmp_path / "missing.md"), "--visibility", "private")
+    assert private.returncode == 1
