@@ -46,6 +46,8 @@ def room_limits(settings: Settings) -> RoomLimits:
         compact_interval_s=settings.compact_interval_s,
         max_batch_updates=settings.max_batch_updates,
         open_pads=settings.open_pads,
+        revision_idle_s=settings.revision_idle_s,
+        revisions_kept=settings.revisions_kept,
     )
 
 

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
         default=2000, ge=1, description="Most updates committed in one transaction."
     )
 
+    # History
+    revision_idle_s: float = Field(
+        default=30.0, gt=0, description="A revision is kept once a pad has been quiet this long after edits."
+    )
+    revisions_kept: int = Field(
+        default=200, ge=1, description="Automatic revisions kept per pad (saved ones are always kept)."
+    )
+
     # Rooms
     unload_grace_s: float = Field(default=5.0, ge=0, description="Keep an empty room loaded this long.")
     max_frame_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

@@ -15,6 +15,7 @@
      ├── NotFound               404 / 4404  (also what a pad or folder the caller may not see answers)
      │    ├── PadNotFound
      │    ├── FolderNotFound
+     │    ├── RevisionNotFound
      │    └── TokenNotFound            (no API token, member or link with this id here)
      ├── Conflict               409
      │    ├── UsernameTaken
@@ -116,6 +117,10 @@ class NotFound(CrdtpadError):
 
 class TokenNotFound(NotFound):
     """No API token with this id belongs to the caller."""
+
+
+class RevisionNotFound(NotFound):
+    """The pad has no revision with this number."""
 
 
 class FolderNotFound(NotFound):

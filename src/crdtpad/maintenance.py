@@ -59,7 +59,14 @@ _SIDECARS = ("-wal", "-shm", "-journal")
 _DAY_MS = 24 * 3600 * 1000
 # What SqlitePadStore.delete_pad erases besides the pad's own row; a test checks that this covers
 # every table with a pad_id column, and that a purged pad ends up like a deleted one.
-_PAD_CHILD_TABLES = ("pad_updates", "pad_snapshots", "pad_members", "share_links", "pad_unlocks")
+_PAD_CHILD_TABLES = (
+    "pad_updates",
+    "pad_snapshots",
+    "pad_members",
+    "share_links",
+    "pad_unlocks",
+    "pad_revisions",
+)
 
 
 class MaintenanceError(CrdtpadError):

@@ -28,13 +28,15 @@ from crdtpad.errors import (
     InvalidValue,
     NotAuthenticated,
     PadNotFound,
+    RevisionNotFound,
     TokenNotFound,
     TooManyTokens,
 )
 from crdtpad.permissions import Action, FolderAcl, PadAcl, Rights, Role, folder_rights
-from crdtpad.store.pads import PadRecord, SqlitePadStore
+from crdtpad.store.pads import PadRecord, RevisionInfo, SqlitePadStore
 from crdtpad.store.sharing import FolderRecord, LinkRecord, MemberRecord, SqliteSharingStore
 from crdtpad.sync.rooms import Rooms
+from crdtpad.transfer import delta as transfer_delta
 from crdtpad.transfer import html as transfer_html
 from crdtpad.transfer import markdown as transfer_markdown
 from crdtpad.transfer import text as transfer_text
@@ -342,6 +344,76 @@ class Pads:
             await room.wait_committed(room.applied_seq)
         finally:
             self.rooms.release(room)
+
+    # -- history -----------------------------------------------------------------------------------
+
+    async def revisions(self, who: Principal, pad_id: str) -> list[RevisionInfo]:
+        """The pad's revisions, oldest first."""
+        await self.view(who, pad_id, Action.VIEW)
+        return await self.store.revisions(pad_id)
+
+    async def save_revision(self, who: Principal, pad_id: str, name: str) -> int:
+        """Keep the pad as it is now under a name (Etherpad's saved revision); its number."""
+        await self.view(who, pad_id, Action.EDIT)
+        name = name.strip()
+        if not 1 <= len(name) <= MAX_TITLE_CHARS:
+            raise InvalidValue(f"A revision name has 1 to {MAX_TITLE_CHARS} characters.")
+        room = await self.rooms.open(pad_id)
+        try:
+            return await self.rooms.revise(room, name=name, author_id=who.user_id)
+        finally:
+            self.rooms.release(room)
+
+    async def _revision_doc(self, pad_id: str, rev: int) -> pycrdt.Doc[Any]:
+        data = await self.store.revision(pad_id, rev)
+        if data is None:
+            raise RevisionNotFound(f"Pad {pad_id} has no revision {rev}.")
+        doc: pycrdt.Doc[Any] = pycrdt.Doc()
+        doc.apply_update(data)
+        return doc
+
+    async def export_revision(
+        self, who: Principal, pad_id: str, rev: int, fmt: str
+    ) -> tuple[bytes, str, str]:
+        """A past revision in an export format: the bytes, a media type, a file name."""
+        if fmt not in EXPORT_FORMATS:
+            raise InvalidValue(
+                f"{fmt[:20]!r} is not an export format: use one of {', '.join(EXPORT_FORMATS)}."
+            )
+        record, _ = await self.view(who, pad_id, Action.VIEW)
+        doc = await self._revision_doc(pad_id, rev)
+        title = record.title or pad_id
+        media_type, suffix = EXPORT_FORMATS[fmt]
+        return export_doc(doc, fmt, title), media_type, f"{filename(title)}-r{rev}.{suffix}"
+
+    async def restore(self, who: Principal, pad_id: str, rev: int) -> int:
+        """Bring the pad's text back to a revision, as a new change on top of the current one
+        (connected clients stay connected and converge); the number of the revision it makes."""
+        await self.view(who, pad_id, Action.EDIT)
+        old = await self._revision_doc(pad_id, rev)
+        ops = transfer_delta.read_delta(old)
+        for _ in range(EDIT_ATTEMPTS):
+            await self.guard.quiet()
+            epoch = self.guard.epoch
+            await self.view(who, pad_id, Action.EDIT)
+            room = await self.rooms.open(pad_id)
+            try:
+                await room.wait_committed(room.applied_seq)
+                copy: pycrdt.Doc[Any] = pycrdt.Doc()
+                copy.apply_update(room.doc.get_update())
+                before = copy.get_state()
+                text = copy.get(TEXT_FIELD, type=pycrdt.Text)
+                with copy.transaction():
+                    del text[0 : len(text)]
+                    transfer_delta.write_delta(copy, ops)
+                unchanged = partial(self.guard.unchanged_since, epoch)
+                await room.ingest(None, copy.get_update(before), incremental=True, admit=unchanged)
+                return await self.rooms.revise(room, name=None, author_id=who.user_id)
+            except AccessChanged:
+                continue
+            finally:
+                self.rooms.release(room)
+        raise AccessChanged(f"Access to pad {pad_id} kept changing; try again.")
 
     # -- folders -----------------------------------------------------------------------------------
 

@@ -245,4 +245,60 @@ async def import_into_pad(
     await services.pads.import_into(who, pad_id, kind, data)
 
 
+class RevisionOut(BaseModel):
+    """A revision: its number, the log position it shows, a name if saved, when, how big."""
+
+    rev: int
+    seq: int
+    name: str | None
+    created_at: int
+    size: int
+
+
+class RevisionIn(Strict):
+    """A name for the pad as it is now."""
+
+    name: str = Field(max_length=MAX_TITLE_CHARS)
+
+
+class Restored(BaseModel):
+    """The revision made by restoring an older one."""
+
+    rev: int
+
+
+@router.get("/{pad_id}/revisions")
+async def list_revisions(pad_id: str, who: Caller, services: ServicesDep) -> list[RevisionOut]:
+    """The pad's revisions, oldest first: one per burst of activity (kept up to
+    ``CRDTPAD_REVISIONS_KEPT``) and every saved one."""
+    return [
+        RevisionOut(rev=r.rev, seq=r.seq, name=r.name, created_at=r.created_at, size=r.size)
+        for r in await services.pads.revisions(who, pad_id)
+    ]
+
+
+@router.post("/{pad_id}/revisions", status_code=status.HTTP_201_CREATED)
+async def save_revision(pad_id: str, body: RevisionIn, who: Caller, services: ServicesDep) -> Restored:
+    """Keep the pad as it is now under a name (Etherpad's saved revision)."""
+    return Restored(rev=await services.pads.save_revision(who, pad_id, body.name))
+
+
+@router.get("/{pad_id}/revisions/{rev}/export/{fmt}")
+async def export_revision(
+    pad_id: str, rev: int, fmt: ExportFormat, who: Caller, services: ServicesDep
+) -> Response:
+    """The pad as it was at a revision, in an export format."""
+    body, media_type, filename = await services.pads.export_revision(who, pad_id, rev, fmt)
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@router.post("/{pad_id}/revisions/{rev}/restore")
+async def restore_revision(pad_id: str, rev: int, who: Caller, services: ServicesDep) -> Restored:
+    """Bring the text back to a revision as a new change: open clients converge, nothing is lost
+    from the history."""
+    return Restored(rev=await services.pads.restore(who, pad_id, rev))
+
+
 sharing_routes(router, "pad")

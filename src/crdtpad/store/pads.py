@@ -52,6 +52,18 @@ class StoredDoc:
 
 
 @dataclass(frozen=True, slots=True)
+class RevisionInfo:
+    """A revision of a pad, without its data."""
+
+    rev: int
+    seq: int
+    name: str | None
+    author_id: int | None
+    created_at: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class Append:
     """One update to add to a pad's log."""
 
@@ -204,10 +216,69 @@ class SqlitePadStore(SqliteStore):
         async with transaction(w):
             await w.execute("DELETE FROM pad_updates WHERE pad_id = ?", (pad_id,))
             await w.execute("DELETE FROM pad_snapshots WHERE pad_id = ?", (pad_id,))
-            for table in ("pad_members", "share_links", "pad_unlocks"):
+            for table in ("pad_members", "share_links", "pad_unlocks", "pad_revisions"):
                 await w.execute(f"DELETE FROM {table} WHERE pad_id = ?", (pad_id,))
             await w.execute(
                 "UPDATE pads SET deleted_at = ?, title = '', password_hash = NULL, folder_id = NULL "
                 "WHERE id = ?",
                 (now_ms(), pad_id),
             )
+
+    # -- revisions -------------------------------------------------------------------------------
+
+    async def add_revision(
+        self, pad_id: str, seq: int, data: bytes, name: str | None, author_id: int | None, keep: int
+    ) -> int:
+        """Store a revision (the whole document at ``seq``); drop the oldest unnamed ones beyond
+        ``keep``. Its number."""
+        async with self._write_lock:
+            w = self._w
+            async with transaction(w):
+                async with w.execute(
+                    "SELECT coalesce(max(rev), 0) + 1 FROM pad_revisions WHERE pad_id = ?", (pad_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                rev = int(row[0]) if row else 1
+                await w.execute(
+                    "INSERT INTO pad_revisions (pad_id, rev, seq, name, author_id, created_at, data, crc) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (pad_id, rev, seq, name, author_id, now_ms(), data, zlib.crc32(data)),
+                )
+                await w.execute(
+                    "DELETE FROM pad_revisions WHERE pad_id = ?1 AND name IS NULL AND rev NOT IN "
+                    "(SELECT rev FROM pad_revisions WHERE pad_id = ?1 AND name IS NULL "
+                    "ORDER BY rev DESC LIMIT ?2)",
+                    (pad_id, keep),
+                )
+        return rev
+
+    async def revisions(self, pad_id: str) -> list[RevisionInfo]:
+        """A pad's revisions, oldest first (without their data)."""
+        async with (
+            self._read_lock,
+            self._r.execute(
+                "SELECT rev, seq, name, author_id, created_at, length(data) FROM pad_revisions "
+                "WHERE pad_id = ? ORDER BY rev",
+                (pad_id,),
+            ) as cur,
+        ):
+            return [RevisionInfo(*row) for row in await cur.fetchall()]
+
+    async def revision(self, pad_id: str, rev: int) -> bytes | None:
+        """The document at a revision; PadCorrupt if its checksum fails."""
+        row = await self._fetchone(
+            "SELECT data, crc FROM pad_revisions WHERE pad_id = ? AND rev = ?", (pad_id, rev)
+        )
+        if row is None:
+            return None
+        data, crc = bytes(row[0]), int(row[1])
+        if zlib.crc32(data) != crc:
+            raise PadCorrupt(f"Pad {pad_id}: revision {rev} fails its checksum.")
+        return data
+
+    async def latest_revision_seq(self, pad_id: str) -> int:
+        """The log position of the pad's newest revision (0: none)."""
+        row = await self._fetchone(
+            "SELECT coalesce(max(seq), 0) FROM pad_revisions WHERE pad_id = ?", (pad_id,)
+        )
+        return int(row[0]) if row else 0

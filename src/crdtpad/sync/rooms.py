@@ -62,6 +62,8 @@ class RoomLimits:
     compact_interval_s: float = 10.0
     max_batch_updates: int = 2000
     open_pads: bool = False
+    revision_idle_s: float = 30.0
+    revisions_kept: int = 200
 
 
 class Room:
@@ -84,9 +86,11 @@ class Room:
         "doc",
         "empty_since",
         "failed",
+        "last_edit",
         "limits",
         "log_bytes",
         "pad_id",
+        "revision_seq",
         "snapshot_seq",
     )
 
@@ -105,6 +109,8 @@ class Room:
         self.log_bytes = 0
         self.empty_since: float | None = time.monotonic()
         self.snapshot_seq = 0
+        self.revision_seq = 0  # the log position of the newest stored revision
+        self.last_edit = 0.0  # monotonic time of the last applied change
         self._unsent: deque[tuple[int, bytes]] = deque()  # applied, not yet committed, in seq order
         self._log_sizes: list[tuple[int, int]] = []
         self._progress: asyncio.Event | None = None  # made only when someone waits
@@ -310,6 +316,7 @@ class Room:
             raise rejected
 
     def _persist(self, change: bytes) -> None:
+        self.last_edit = time.monotonic()
         self.applied_seq += 1
         seq = self.applied_seq
         self._unsent.append((seq, change))
@@ -560,6 +567,8 @@ class Rooms:
         stored = await self.store.load(pad_id)
         room = Room(pad_id, self)
         room.load(stored)
+        # A pad without revisions starts its history at what is stored: loading it costs no write.
+        room.revision_seq = await self.store.latest_revision_seq(pad_id) or stored.last_seq
         if not self._accepting:  # shutdown began while we loaded: its sockets are already closed
             raise _ShuttingDown("The server is shutting down.")
         self.metrics.room_loads.inc()
@@ -589,6 +598,15 @@ class Rooms:
             await asyncio.sleep(tick)
             now = time.monotonic()
             for room in list(self._rooms.values()):
+                if (
+                    room.applied_seq > room.revision_seq
+                    and now - room.last_edit >= self.limits.revision_idle_s
+                    and not room.failed
+                ):
+                    try:
+                        await self.revise(room)
+                    except Exception:
+                        log.exception("Pad %s: storing a revision failed", room.pad_id)
                 if room.conns or room.empty_since is None:
                     continue
                 if now - room.empty_since >= self.limits.unload_grace_s:
@@ -606,12 +624,24 @@ class Rooms:
                     ):
                         self.compact(room)
 
+    async def revise(self, room: Room, name: str | None = None, author_id: int | None = None) -> int:
+        """Store a revision of the room's document as committed; its number."""
+        await room.wait_committed(room.applied_seq)
+        seq, data = room.committed_seq, room.doc.get_update()  # one step: no await between
+        rev = await self.store.add_revision(
+            room.pad_id, seq, data, name, author_id, self.limits.revisions_kept
+        )
+        room.revision_seq = max(room.revision_seq, seq)
+        return rev
+
     async def unload(self, room: Room) -> None:
-        """Flush, compact and drop an idle room."""
+        """Flush, keep a revision of the last burst, compact and drop an idle room."""
         if room.failed:
             self.forget(room)
             return
         await room.wait_committed(room.applied_seq)
+        if room.applied_seq > room.revision_seq:
+            await self.revise(room)
         if room.conns or room.empty_since is None:
             return
         self.forget(room)
