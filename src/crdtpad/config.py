@@ -23,6 +23,7 @@ _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
     "crdtpad_config_file", default=None
 )
 SECRET_FILE = "secret_key"
+SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -197,21 +198,34 @@ class Settings(BaseSettings):
         return value
 
     def secret_key(self) -> bytes:
-        """The instance's secret, made on first use and kept in the data dir (mode 0600)."""
+        """The instance's secret (32 bytes), made on first use and kept in the data dir (0600).
+
+        Written whole to a temporary file and linked into place, so no process ever reads a
+        partial key; a file of the wrong size (a crash in an older version) is replaced.
+        """
         path = self.data_dir / SECRET_FILE
         try:
-            return path.read_bytes()
+            key = path.read_bytes()
+            if len(key) == SECRET_BYTES:
+                return key
         except FileNotFoundError:
             pass
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
+        temp = self.data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_bytes()  # another process made it first
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-        return key
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(SECRET_BYTES))
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                if len(path.read_bytes()) != SECRET_BYTES:
+                    os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        return path.read_bytes()
 
     @property
     def db_path(self) -> Path:

@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
+from urllib.parse import quote
 
 import pycrdt
 
@@ -334,16 +335,26 @@ class Pads:
         # a couple at once, so imports never starve the rooms.
         async with self._imports:
             update = await asyncio.to_thread(import_doc, fmt, data, self.settings.max_import_bytes)
-        room = await self.rooms.open(pad_id)
-        try:
-            await room.wait_committed(room.applied_seq)
-            if not _is_empty(room.doc):
-                raise Conflict(f"Pad {pad_id} is not empty: import into a new pad.")
-            # Through the room like any edit: validated, stored, then relayed to whoever is there.
-            await room.ingest(None, update, incremental=False)
-            await room.wait_committed(room.applied_seq)
-        finally:
-            self.rooms.release(room)
+        for _ in range(EDIT_ATTEMPTS):
+            # Checked again after the parse, and applied only if no access change began since.
+            await self.guard.quiet()
+            epoch = self.guard.epoch
+            await self.view(who, pad_id, Action.EDIT)
+            room = await self.rooms.open(pad_id)
+            try:
+                await room.wait_committed(room.applied_seq)
+                if not _is_empty(room.doc):
+                    raise Conflict(f"Pad {pad_id} is not empty: import into a new pad.")
+                # Through the room like any edit: validated, stored, then relayed to whoever is there.
+                unchanged = partial(self.guard.unchanged_since, epoch)
+                await room.ingest(None, update, incremental=False, admit=unchanged)
+                await room.wait_committed(room.applied_seq)
+                return
+            except AccessChanged:
+                continue
+            finally:
+                self.rooms.release(room)
+        raise AccessChanged(f"Access to pad {pad_id} kept changing; try again.")
 
     # -- history -----------------------------------------------------------------------------------
 
@@ -652,9 +663,15 @@ def import_doc(fmt: str, data: bytes, max_bytes: int) -> bytes:
 
 
 def filename(title: str) -> str:
-    """A safe file name from a pad title."""
+    """A file name from a pad title, in any script (see ``content_disposition`` for the header)."""
     name = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip()
     return name[:80] or "pad"
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header for ``name``: an ASCII fallback and the full UTF-8 name (RFC 6266)."""
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in " -_.") else "_" for c in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _is_empty(doc: pycrdt.Doc[Any]) -> bool:

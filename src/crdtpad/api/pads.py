@@ -11,7 +11,7 @@ from crdtpad.api.security import Caller, CurrentUser, client_address
 from crdtpad.api.sharing import Strict, sharing_routes
 from crdtpad.deps import ServicesDep
 from crdtpad.errors import ImportTooLarge, InvalidValue
-from crdtpad.pads import MAX_TITLE_CHARS
+from crdtpad.pads import MAX_TITLE_CHARS, content_disposition
 from crdtpad.permissions import Action, Rights, Role
 from crdtpad.store.pads import PadRecord
 
@@ -203,7 +203,7 @@ async def export_pad(pad_id: str, fmt: ExportFormat, who: Caller, services: Serv
     another crdtpad or any Yjs app imports)."""
     body, media_type, filename = await services.pads.export(who, pad_id, fmt)
     return Response(
-        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)}
     )
 
 
@@ -290,7 +290,7 @@ async def export_revision(
     """The pad as it was at a revision, in an export format."""
     body, media_type, filename = await services.pads.export_revision(who, pad_id, rev, fmt)
     return Response(
-        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)}
     )
 
 

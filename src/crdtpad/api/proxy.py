@@ -46,7 +46,7 @@ class ProxyHeaders:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        scope = dict(scope)
+        # In place: uvicorn logs from this same scope, so its lines show the forwarded client.
         prefix = self.prefix
         peer = scope.get("client")
         if peer and peer[0] in self.trusted:

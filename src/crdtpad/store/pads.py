@@ -230,10 +230,14 @@ class SqlitePadStore(SqliteStore):
         self, pad_id: str, seq: int, data: bytes, name: str | None, author_id: int | None, keep: int
     ) -> int:
         """Store a revision (the whole document at ``seq``); drop the oldest unnamed ones beyond
-        ``keep``. Its number."""
+        ``keep``. Its number (0: the pad was deleted, nothing stored)."""
         async with self._write_lock:
             w = self._w
             async with transaction(w):
+                async with w.execute("SELECT deleted_at FROM pads WHERE id = ?", (pad_id,)) as cur:
+                    live = await cur.fetchone()
+                if live is None or live[0] is not None:
+                    return 0  # deleted meanwhile: a revision would outlive its pad
                 async with w.execute(
                     "SELECT coalesce(max(rev), 0) + 1 FROM pad_revisions WHERE pad_id = ?", (pad_id,)
                 ) as cur:

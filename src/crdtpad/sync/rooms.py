@@ -626,8 +626,10 @@ class Rooms:
 
     async def revise(self, room: Room, name: str | None = None, author_id: int | None = None) -> int:
         """Store a revision of the room's document as committed; its number."""
-        await room.wait_committed(room.applied_seq)
-        seq, data = room.committed_seq, room.doc.get_update()  # one step: no await between
+        while room.committed_seq < room.applied_seq:
+            await room.wait_committed(room.applied_seq)
+        # Checked and read in one step: the copy holds exactly what is committed up to seq.
+        seq, data = room.committed_seq, room.doc.get_update()
         rev = await self.store.add_revision(
             room.pad_id, seq, data, name, author_id, self.limits.revisions_kept
         )
