@@ -16,6 +16,7 @@
      │    ├── PadNotFound
      │    ├── FolderNotFound
      │    ├── RevisionNotFound
+     │    ├── ChatMessageNotFound
      │    └── TokenNotFound            (no API token, member or link with this id here)
      ├── Conflict               409
      │    ├── UsernameTaken
@@ -117,6 +118,10 @@ class NotFound(CrdtpadError):
 
 class TokenNotFound(NotFound):
     """No API token with this id belongs to the caller."""
+
+
+class ChatMessageNotFound(NotFound):
+    """The pad's chat has no message with this id."""
 
 
 class RevisionNotFound(NotFound):

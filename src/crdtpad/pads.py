@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import partial
@@ -22,6 +23,7 @@ from crdtpad.accounts import Accounts, User, token_hash
 from crdtpad.config import Settings
 from crdtpad.errors import (
     AccessChanged,
+    ChatMessageNotFound,
     Conflict,
     FolderNotFound,
     Forbidden,
@@ -36,7 +38,7 @@ from crdtpad.errors import (
 from crdtpad.permissions import Action, FolderAcl, PadAcl, Rights, Role, folder_rights
 from crdtpad.store.pads import PadRecord, RevisionInfo, SqlitePadStore
 from crdtpad.store.sharing import FolderRecord, LinkRecord, MemberRecord, SqliteSharingStore
-from crdtpad.sync.rooms import Rooms
+from crdtpad.sync.rooms import Room, Rooms
 from crdtpad.transfer import delta as transfer_delta
 from crdtpad.transfer import html as transfer_html
 from crdtpad.transfer import markdown as transfer_markdown
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 Kind = Literal["pad", "folder"]
 Visibility = Literal["public", "private", "password"]
 TEXT_FIELD = "content"  # the Y.Text the web editor and the HTTP text endpoints use
+CHAT_FIELD = "chat"  # the Y.Array of chat messages
 MAX_TITLE_CHARS = 200
 MIN_PAD_PASSWORD_CHARS = 4
 MAX_PAD_PASSWORD_BYTES = 1024
@@ -273,27 +276,44 @@ class Pads:
         finally:
             self.rooms.release(room)
 
-    async def write_text(self, who: Principal, pad_id: str, text: str) -> None:
-        """Replace the pad's text (one minimal splice, merged like any edit); returns once stored."""
+    async def server_edit(
+        self,
+        who: Principal,
+        pad_id: str,
+        action: Action,
+        make: Callable[[pycrdt.Doc[Any]], bytes | None],
+        *,
+        incremental: bool = True,
+    ) -> Room:
+        """Apply an edit the server makes for ``who`` (``make`` builds the update from the room's
+        committed document, or None for no change) through the room, like any client's edit.
+
+        Applied only if no access change began since the caller's right was checked; otherwise
+        checked again, so an edit racing a revocation is not applied. Returns the room, released,
+        once the edit is stored.
+        """
         for _ in range(EDIT_ATTEMPTS):
             await self.guard.quiet()
             epoch = self.guard.epoch
-            await self.view(who, pad_id, Action.EDIT)
+            await self.view(who, pad_id, action)
             room = await self.rooms.open(pad_id)
             try:
-                update = text_edit(room.doc, text)
-                if update is not None:
-                    # Applied only if no access change began since the check above: an edit
-                    # racing a revocation is not applied (we check again instead).
-                    unchanged = partial(self.guard.unchanged_since, epoch)
-                    await room.ingest(None, update, incremental=True, admit=unchanged)
                 await room.wait_committed(room.applied_seq)
-                return
+                update = make(room.doc)
+                if update is not None:
+                    unchanged = partial(self.guard.unchanged_since, epoch)
+                    await room.ingest(None, update, incremental=incremental, admit=unchanged)
+                await room.wait_committed(room.applied_seq)
+                return room
             except AccessChanged:
                 continue
             finally:
                 self.rooms.release(room)
         raise AccessChanged(f"Access to pad {pad_id} kept changing; try again.")
+
+    async def write_text(self, who: Principal, pad_id: str, text: str) -> None:
+        """Replace the pad's text (one minimal splice, merged like any edit); returns once stored."""
+        await self.server_edit(who, pad_id, Action.EDIT, lambda doc: text_edit(doc, text))
 
     # -- export and import --------------------------------------------------------------------------
 
@@ -335,26 +355,14 @@ class Pads:
         # a couple at once, so imports never starve the rooms.
         async with self._imports:
             update = await asyncio.to_thread(import_doc, fmt, data, self.settings.max_import_bytes)
-        for _ in range(EDIT_ATTEMPTS):
-            # Checked again after the parse, and applied only if no access change began since.
-            await self.guard.quiet()
-            epoch = self.guard.epoch
-            await self.view(who, pad_id, Action.EDIT)
-            room = await self.rooms.open(pad_id)
-            try:
-                await room.wait_committed(room.applied_seq)
-                if not _is_empty(room.doc):
-                    raise Conflict(f"Pad {pad_id} is not empty: import into a new pad.")
-                # Through the room like any edit: validated, stored, then relayed to whoever is there.
-                unchanged = partial(self.guard.unchanged_since, epoch)
-                await room.ingest(None, update, incremental=False, admit=unchanged)
-                await room.wait_committed(room.applied_seq)
-                return
-            except AccessChanged:
-                continue
-            finally:
-                self.rooms.release(room)
-        raise AccessChanged(f"Access to pad {pad_id} kept changing; try again.")
+
+        def fill(doc: pycrdt.Doc[Any]) -> bytes:
+            if not _is_empty(doc):
+                raise Conflict(f"Pad {pad_id} is not empty: import into a new pad.")
+            return update
+
+        # Checked again after the parse; goes through the room, so whoever is there receives it.
+        await self.server_edit(who, pad_id, Action.EDIT, fill, incremental=False)
 
     # -- history -----------------------------------------------------------------------------------
 
@@ -403,28 +411,62 @@ class Pads:
         await self.view(who, pad_id, Action.EDIT)
         old = await self._revision_doc(pad_id, rev)
         ops = transfer_delta.read_delta(old)
-        for _ in range(EDIT_ATTEMPTS):
-            await self.guard.quiet()
-            epoch = self.guard.epoch
-            await self.view(who, pad_id, Action.EDIT)
-            room = await self.rooms.open(pad_id)
-            try:
-                await room.wait_committed(room.applied_seq)
-                copy: pycrdt.Doc[Any] = pycrdt.Doc()
-                copy.apply_update(room.doc.get_update())
-                before = copy.get_state()
-                text = copy.get(TEXT_FIELD, type=pycrdt.Text)
-                with copy.transaction():
-                    del text[0 : len(text)]
-                    transfer_delta.write_delta(copy, ops)
-                unchanged = partial(self.guard.unchanged_since, epoch)
-                await room.ingest(None, copy.get_update(before), incremental=True, admit=unchanged)
-                return await self.rooms.revise(room, name=None, author_id=who.user_id)
-            except AccessChanged:
-                continue
-            finally:
-                self.rooms.release(room)
-        raise AccessChanged(f"Access to pad {pad_id} kept changing; try again.")
+
+        def back(doc: pycrdt.Doc[Any]) -> bytes:
+            copy: pycrdt.Doc[Any] = pycrdt.Doc()
+            copy.apply_update(doc.get_update())
+            before = copy.get_state()
+            text = copy.get(TEXT_FIELD, type=pycrdt.Text)
+            with copy.transaction():
+                del text[0 : len(text)]
+                transfer_delta.write_delta(copy, ops)
+            return copy.get_update(before)
+
+        room = await self.server_edit(who, pad_id, Action.EDIT, back)
+        return await self.rooms.revise(room, name=None, author_id=who.user_id)
+
+    # -- chat ----------------------------------------------------------------------------------------
+
+    async def chat(self, who: Principal, pad_id: str) -> list[dict[str, Any]]:
+        """The pad's chat messages, oldest first (well-formed ones; others are skipped)."""
+        await self.view(who, pad_id, Action.VIEW)
+        room = await self.rooms.open(pad_id)
+        try:
+            await room.wait_committed(room.applied_seq)
+            messages = room.doc.get(CHAT_FIELD, type=pycrdt.Array).to_py() or []
+        finally:
+            self.rooms.release(room)
+        return [m for m in messages if isinstance(m, dict)]
+
+    async def delete_chat(self, who: Principal, pad_id: str, message_id: str | None) -> int:
+        """Moderation (owners, folder admins): delete one chat message by id, or all of them (None).
+        How many went."""
+        removed = 0
+
+        def cut(doc: pycrdt.Doc[Any]) -> bytes | None:
+            nonlocal removed
+            copy: pycrdt.Doc[Any] = pycrdt.Doc()
+            copy.apply_update(doc.get_update())
+            before = copy.get_state()
+            chat = copy.get(CHAT_FIELD, type=pycrdt.Array)
+            values = chat.to_py() or []
+            doomed = [
+                i
+                for i, m in enumerate(values)
+                if message_id is None or (isinstance(m, dict) and m.get("id") == message_id)
+            ]
+            if not doomed:
+                return None
+            with copy.transaction():
+                for i in reversed(doomed):
+                    del chat[i]
+            removed = len(doomed)
+            return copy.get_update(before)
+
+        await self.server_edit(who, pad_id, Action.MANAGE, cut)
+        if message_id is not None and removed == 0:
+            raise ChatMessageNotFound(f"Pad {pad_id} has no chat message with the id {message_id[:80]!r}.")
+        return removed
 
     # -- folders -----------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from crdtpad.api.security import Caller, CurrentUser, client_address
 from crdtpad.api.sharing import Strict, sharing_routes
@@ -299,6 +299,42 @@ async def restore_revision(pad_id: str, rev: int, who: Caller, services: Service
     """Bring the text back to a revision as a new change: open clients converge, nothing is lost
     from the history."""
     return Restored(rev=await services.pads.restore(who, pad_id, rev))
+
+
+class ChatMessage(BaseModel):
+    """A chat message as the pad holds it (fields as the sending client wrote them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    author: str | None = None
+    text: str | None = None
+    at: float | None = None
+
+
+class Removed(BaseModel):
+    """How many chat messages went."""
+
+    removed: int
+
+
+@router.get("/{pad_id}/chat")
+async def chat_history(pad_id: str, who: Caller, services: ServicesDep) -> list[ChatMessage]:
+    """The pad's chat, oldest first."""
+    return [ChatMessage.model_validate(m) for m in await services.pads.chat(who, pad_id)]
+
+
+@router.delete("/{pad_id}/chat/{message_id}")
+async def delete_chat_message(pad_id: str, message_id: str, who: Caller, services: ServicesDep) -> Removed:
+    """Moderation by the pad's owners and folder admins: delete one message (it goes from every
+    open page at once, as any edit)."""
+    return Removed(removed=await services.pads.delete_chat(who, pad_id, message_id))
+
+
+@router.delete("/{pad_id}/chat")
+async def clear_chat(pad_id: str, who: Caller, services: ServicesDep) -> Removed:
+    """Moderation by the pad's owners and folder admins: clear the chat."""
+    return Removed(removed=await services.pads.delete_chat(who, pad_id, None))
 
 
 sharing_routes(router, "pad")
