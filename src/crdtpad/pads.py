@@ -6,6 +6,7 @@ live sockets before the call returns.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -314,6 +315,66 @@ class Pads:
     async def write_text(self, who: Principal, pad_id: str, text: str) -> None:
         """Replace the pad's text (one minimal splice, merged like any edit); returns once stored."""
         await self.server_edit(who, pad_id, Action.EDIT, lambda doc: text_edit(doc, text))
+
+    async def append_text(self, who: Principal, pad_id: str, text: str) -> None:
+        """Add text at the end of the pad (Etherpad's appendText), before the closing newline."""
+
+        def append(doc: pycrdt.Doc[Any]) -> bytes | None:
+            if not text:
+                return None
+            copy: pycrdt.Doc[Any] = pycrdt.Doc()
+            copy.apply_update(doc.get_update())
+            before = copy.get_state()
+            content = copy.get(TEXT_FIELD, type=pycrdt.Text)
+            current = str(content)
+            at = len(current.encode("utf-8")) - (1 if current.endswith("\n") else 0)
+            content.insert(at, text)
+            return copy.get_update(before)
+
+        await self.server_edit(who, pad_id, Action.EDIT, append)
+
+    async def presence(self, who: Principal, pad_id: str) -> list[dict[str, Any]]:
+        """Who is on the pad now: each connected client's ``user`` presence (name, colour)."""
+        await self.view(who, pad_id, Action.VIEW)
+        room = self.rooms.loaded_room(pad_id)
+        if room is None:
+            return []
+        people = []
+        for entry in room.awareness.current():
+            try:
+                state = json.loads(entry.state)
+            except ValueError:
+                continue
+            user = state.get("user") if isinstance(state, dict) else None
+            if isinstance(user, dict):
+                people.append(
+                    {
+                        "client": entry.client,
+                        "name": str(user.get("name", ""))[:80],
+                        "color": str(user.get("color", ""))[:40],
+                    }
+                )
+        return people
+
+    async def stats(self, who: Principal, pad_id: str) -> dict[str, Any]:
+        """Etherpad-style counts: characters, lines, revisions, people here, last edited (ms)."""
+        record, _ = await self.view(who, pad_id, Action.VIEW)
+        room = await self.rooms.open(pad_id)
+        try:
+            await room.wait_committed(room.applied_seq)
+            text = str(room.doc.get(TEXT_FIELD, type=pycrdt.Text))
+            edited = room.edited_at
+            clients = len(room.conns)
+        finally:
+            self.rooms.release(room)
+        revisions = await self.store.revisions(pad_id)
+        return {
+            "chars": len(text),
+            "lines": text.count("\n") + (0 if text.endswith("\n") or not text else 1),
+            "revisions": len(revisions),
+            "connections": clients,
+            "last_edited": edited if edited is not None else record.updated_at,
+        }
 
     # -- export and import --------------------------------------------------------------------------
 

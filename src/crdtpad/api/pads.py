@@ -301,6 +301,42 @@ async def restore_revision(pad_id: str, rev: int, who: Caller, services: Service
     return Restored(rev=await services.pads.restore(who, pad_id, rev))
 
 
+class Person(BaseModel):
+    """Someone on the pad now, as their client presents itself."""
+
+    client: int
+    name: str
+    color: str
+
+
+class PadStats(BaseModel):
+    """Etherpad-style counts."""
+
+    chars: int
+    lines: int
+    revisions: int
+    connections: int
+    last_edited: int
+
+
+@router.post("/{pad_id}/text/append", status_code=status.HTTP_204_NO_CONTENT)
+async def append_text(pad_id: str, body: TextIn, who: Caller, services: ServicesDep) -> None:
+    """Add text at the end of the pad (Etherpad's appendText); stored and relayed before this answers."""
+    await services.pads.append_text(who, pad_id, body.text)
+
+
+@router.get("/{pad_id}/users")
+async def pad_users(pad_id: str, who: Caller, services: ServicesDep) -> list[Person]:
+    """Who is connected to the pad now (their presence: name and colour)."""
+    return [Person.model_validate(p) for p in await services.pads.presence(who, pad_id)]
+
+
+@router.get("/{pad_id}/stats")
+async def pad_stats(pad_id: str, who: Caller, services: ServicesDep) -> PadStats:
+    """Characters, lines, revisions, connections and when it was last edited (unix ms)."""
+    return PadStats.model_validate(await services.pads.stats(who, pad_id))
+
+
 class ChatMessage(BaseModel):
     """A chat message as the pad holds it (fields as the sending client wrote them)."""
 

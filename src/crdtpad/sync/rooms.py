@@ -84,6 +84,7 @@ class Room:
         "conns",
         "deleted",
         "doc",
+        "edited_at",
         "empty_since",
         "failed",
         "last_edit",
@@ -111,6 +112,7 @@ class Room:
         self.snapshot_seq = 0
         self.revision_seq = 0  # the log position of the newest stored revision
         self.last_edit = 0.0  # monotonic time of the last applied change
+        self.edited_at: int | None = None  # wall-clock ms of the last change, for display
         self._unsent: deque[tuple[int, bytes]] = deque()  # applied, not yet committed, in seq order
         self._log_sizes: list[tuple[int, int]] = []
         self._progress: asyncio.Event | None = None  # made only when someone waits
@@ -317,6 +319,7 @@ class Room:
 
     def _persist(self, change: bytes) -> None:
         self.last_edit = time.monotonic()
+        self.edited_at = int(time.time() * 1000)
         self.applied_seq += 1
         seq = self.applied_seq
         self._unsent.append((seq, change))
@@ -657,6 +660,10 @@ class Rooms:
         if room is not None and conn in room.conns:
             await room.wait_committed(room.applied_seq)
             room.send(conn, p.sync_step1(room.doc.get_state()))
+
+    def loaded_room(self, pad_id: str) -> Room | None:
+        """The pad's room if it is in memory (nobody connected otherwise)."""
+        return self._rooms.get(pad_id)
 
     def clients(self, pad_id: str) -> tuple[Connection, ...]:
         """The clients of a pad, if it is loaded."""
