@@ -170,3 +170,36 @@ async def test_the_export_menu_downloads_markdown(browser: Browser, web: ServerP
     saved = await download.path()
     assert "**Strong start**" in await asyncio.to_thread(Path(saved).read_text)
     await ctx.close()
+
+
+async def test_the_timeslider_steps_through_revisions_and_restores(
+    browser: Browser, web: ServerProcess, screens: Screens
+) -> None:
+    pad_id = public_pad(web, "History")
+    ctx, page = await new_page(browser)
+    page.on("dialog", lambda d: d.accept("first version"))
+    await open_pad(page, web, pad_id)
+    await page.locator(".ql-editor").click()
+    await page.keyboard.type("The first version.")
+    await expect(page.locator("#status")).to_have_attribute("data-status", "saved", timeout=10_000)
+    await page.click("#history")
+    await page.click("#history-save")  # named "first version" through the prompt
+    await expect(page.locator("#history-label")).to_contain_text("first version")
+    await page.click("#history-close")
+    await page.locator(".ql-editor").click()
+    await page.keyboard.press("Control+End")
+    await page.keyboard.type(" Then a bad change.")
+    await expect(page.locator("#status")).to_have_attribute("data-status", "saved", timeout=10_000)
+    await page.click("#history")
+    await page.click("#history-save")  # a second revision to slide between
+    await page.fill("#history-slider", "1")
+    await page.locator("#history-slider").dispatch_event("input")
+    await expect(page.locator("#history-label")).to_contain_text("Revision 1")
+    frame = page.frame_locator("#history-preview")
+    await expect(frame.locator("body")).to_contain_text("The first version.")
+    await expect(frame.locator("body")).not_to_contain_text("bad change")
+    await screens.shot(page, "timeslider")
+    await page.click("#history-restore")
+    await page.click("#history-close")
+    await expect(page.locator(".ql-editor")).to_have_text("The first version.", timeout=10_000)
+    await ctx.close()

@@ -10,6 +10,7 @@ import { QuillBinding } from 'y-quill'
 import { ApiError, api, appUrl, currentUser, rememberPad, type Pad } from './api'
 import { mountAuthorship } from './authorship'
 import { mountChat } from './chat'
+import { mountHistory } from './history'
 import { safeColor } from './color'
 import { renderHeader } from './header'
 import { t, translate, type Key } from './i18n'
@@ -191,6 +192,8 @@ async function main (): Promise<void> {
   }
   sync.onStatus((status) => { last = status; renderStatus() })
   window.addEventListener('beforeunload', (ev) => { if (sync.status() === 'saving') ev.preventDefault() })
+
+  mountHistory(padId, token, !readOnly)
 
   // Share and export.
   $('share').addEventListener('click', () => openShareDialog(pad, $('share-dialog') as HTMLDialogElement, (e) => alert(t('error.generic', { detail: String(e) }))))
