@@ -184,7 +184,10 @@ def _parser() -> argparse.ArgumentParser:
     im = sub.add_parser("import", help="a new pad from a txt, md, html or yjs file; prints its id")
     im.add_argument("file", type=Path)
     im.add_argument(
-        "--format", dest="fmt", choices=["txt", "md", "html", "yjs"], help="default: from the suffix"
+        "--format",
+        dest="fmt",
+        choices=["txt", "md", "html", "yjs", "etherpad"],
+        help="default: from the suffix",
     )
     im.add_argument("--title", help="default: the file name")
     im.add_argument("--owner", help="the account that owns it (needed for private)")
@@ -236,6 +239,7 @@ async def run_maintenance(settings: Settings, args: argparse.Namespace) -> str:
             ".html": "html",
             ".htm": "html",
             ".yjs": "yjs",
+            ".etherpad": "etherpad",
         }.get(args.file.suffix.lower(), "txt")
         data = await asyncio.to_thread(args.file.read_bytes)
         pad_id = await maintenance.import_pad(

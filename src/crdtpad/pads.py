@@ -41,6 +41,7 @@ from crdtpad.store.pads import PadRecord, RevisionInfo, SqlitePadStore
 from crdtpad.store.sharing import FolderRecord, LinkRecord, MemberRecord, SqliteSharingStore
 from crdtpad.sync.rooms import Room, Rooms
 from crdtpad.transfer import delta as transfer_delta
+from crdtpad.transfer import etherpad as transfer_etherpad
 from crdtpad.transfer import html as transfer_html
 from crdtpad.transfer import markdown as transfer_markdown
 from crdtpad.transfer import text as transfer_text
@@ -731,7 +732,7 @@ EXPORT_FORMATS = {
     "html": ("text/html; charset=utf-8", "html"),
     "yjs": ("application/octet-stream", "yjs"),
 }
-IMPORT_FORMATS = ("txt", "md", "html", "yjs")
+IMPORT_FORMATS = ("txt", "md", "html", "yjs", "etherpad")
 
 
 def export_doc(doc: pycrdt.Doc[Any], fmt: str, title: str) -> bytes:
@@ -751,6 +752,8 @@ def import_doc(fmt: str, data: bytes, max_bytes: int) -> bytes:
     limits = transfer.Limits.for_bytes(max_bytes)
     if fmt == "yjs":
         transfer_yjs.import_yjs(fresh, data, limits)
+    elif fmt == "etherpad":
+        transfer_etherpad.import_etherpad(fresh, data, limits)
     else:
         try:
             text = data.decode("utf-8")

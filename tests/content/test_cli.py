@@ -46,3 +46,12 @@ def test_bad_input_is_refused_with_a_reason(tmp_path: Path) -> None:
     assert crdtpad(data, "export", "nope", "--format", "md").returncode == 1
     private = crdtpad(data, "import", str(tmp_path / "missing.md"), "--visibility", "private")
     assert private.returncode == 1
+
+
+def test_an_etherpad_export_imports_with_its_authors_and_chat(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    fixture = Path(__file__).resolve().parents[1] / "transfer" / "fixtures" / "two_authors.etherpad"
+    done = crdtpad(data, "import", str(fixture))
+    assert done.returncode == 0, done.stderr
+    md = crdtpad(data, "export", done.stdout.strip(), "--format", "md").stdout
+    assert md.strip() and "*" in md  # formatted text came through

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,24 @@ async def test_an_import_reaches_connected_clients(server: ServerProcess) -> Non
     await wait_for(lambda: "Some bold and italic" in str(y), what="the import relayed to a live client")
     assert any(attrs and attrs.get("bold") for _, attrs in y.text.diff())
     await y.close()
+
+
+FIXTURE = Path(__file__).resolve().parents[1] / "transfer" / "fixtures" / "two_authors.etherpad"
+
+
+async def test_an_etherpad_file_imports_over_http(tmp_path: Path) -> None:
+    fixture = FIXTURE
+    async with running(tmp_path) as api:
+        _, auth = await owner(api)
+        r = await api.client.post(
+            "/api/v1/pads/import",
+            files={"file": (fixture.name, await asyncio.to_thread(fixture.read_bytes))},
+            headers=auth,
+        )
+        assert r.status_code == 201, r.text
+        chat = (await api.client.get(f"/api/v1/pads/{r.json()['id']}/chat", headers=auth)).json()
+        assert len(chat) == 3
+        bad = await api.client.post(
+            "/api/v1/pads/import", files={"file": ("x.etherpad", b'{"pad:a": {}, "pad:b": {}}')}, headers=auth
+        )
+        assert bad.status_code == 400 and bad.json()["detail"]

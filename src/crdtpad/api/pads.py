@@ -157,7 +157,7 @@ async def put_text(pad_id: str, body: TextIn, who: Caller, services: ServicesDep
 
 
 ExportFormat = Literal["txt", "md", "html", "yjs"]
-ImportFormat = Literal["txt", "md", "html", "yjs"]
+ImportFormat = Literal["txt", "md", "html", "yjs", "etherpad"]
 _SUFFIXES: dict[str, ImportFormat] = {
     ".txt": "txt",
     ".md": "md",
@@ -165,6 +165,7 @@ _SUFFIXES: dict[str, ImportFormat] = {
     ".html": "html",
     ".htm": "html",
     ".yjs": "yjs",
+    ".etherpad": "etherpad",
 }
 
 
@@ -175,7 +176,9 @@ def _import_format(fmt: ImportFormat | None, file: UploadFile) -> ImportFormat:
     for suffix, found in _SUFFIXES.items():
         if name.endswith(suffix):
             return found
-    raise InvalidValue(f"Say the file's format (txt, md, html, yjs): {name[:60]!r} does not tell it.")
+    raise InvalidValue(
+        f"Say the file's format (txt, md, html, yjs, etherpad): {name[:60]!r} does not tell it."
+    )
 
 
 async def _read_limited(file: UploadFile, limit: int) -> bytes:
@@ -211,7 +214,7 @@ async def export_pad(pad_id: str, fmt: ExportFormat, who: Caller, services: Serv
 async def import_new_pad(
     who: Caller,
     services: ServicesDep,
-    file: Annotated[UploadFile, File(description="txt, md, html or yjs")],
+    file: Annotated[UploadFile, File(description="txt, md, html, yjs or etherpad")],
     fmt: Annotated[ImportFormat | None, Form(alias="format")] = None,
     title: Annotated[str, Form(max_length=MAX_TITLE_CHARS)] = "",
     visibility: Annotated[Visibility, Form()] = "public",
@@ -236,7 +239,7 @@ async def import_into_pad(
     pad_id: str,
     who: Caller,
     services: ServicesDep,
-    file: Annotated[UploadFile, File(description="txt, md, html or yjs")],
+    file: Annotated[UploadFile, File(description="txt, md, html, yjs or etherpad")],
     fmt: Annotated[ImportFormat | None, Form(alias="format")] = None,
 ) -> None:
     """Fill an empty pad from a file (edit right); a pad with content answers 409."""
