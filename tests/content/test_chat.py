@@ -30,6 +30,8 @@ async def test_an_owner_deletes_a_message_then_clears_the_chat(server: ServerPro
         await b.connect()
         say(a, "m1", "hello")
         say(a, "m2", "something rude")
+        # b answers after seeing them (concurrent appends would be ordered by client id instead).
+        await wait_for(lambda: len(b.doc.get("chat", type=pycrdt.Array)) == 2, what="b seeing a's messages")
         say(b, "m3", "bye")
         await wait_for(lambda: len(b.doc.get("chat", type=pycrdt.Array)) == 3, what="chat relayed")
         await wait_for(a.all_saved, what="a's chat stored")
