@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from crdtpad import maintenance
+from crdtpad import maintenance, migrate
 from crdtpad.accounts import Accounts
 from crdtpad.app import create_asgi
 from crdtpad.config import SECRET_FILE, Settings, load_settings
@@ -193,6 +193,14 @@ def _parser() -> argparse.ArgumentParser:
     im.add_argument("--owner", help="the account that owns it (needed for private)")
     im.add_argument("--visibility", default="public", choices=["public", "private"])
     _add_data_dir(im)
+    mg = sub.add_parser(
+        "migrate-etherpad",
+        help="import every pad of an Etherpad instance (a folder of .etherpad files or its SQLite DB)",
+    )
+    mg.add_argument("source", type=Path)
+    mg.add_argument("--rate", type=float, default=50.0, help="pads per second at most (default 50)")
+    mg.add_argument("--report", type=Path, help="write what was renamed and what failed, as JSON")
+    _add_data_dir(mg)
     return parser
 
 
@@ -232,6 +240,18 @@ async def run_maintenance(settings: Settings, args: argparse.Namespace) -> str:
             return ""
         await asyncio.to_thread(args.output.write_bytes, body)
         return f"Wrote {args.output} ({len(body)} bytes; suggested name {name})."
+    if args.command == "migrate-etherpad":
+        report = await migrate.migrate_etherpad(
+            settings, args.source, rate=args.rate, progress=ProgressLine("migrating")
+        )
+        if args.report is not None:
+            await asyncio.to_thread(migrate.write_report, report, args.report)
+        failed = "".join(f"\n  failed: {name}: {why}" for name, why in sorted(report.failed.items())[:20])
+        more = f"\n  ... and {len(report.failed) - 20} more" if len(report.failed) > 20 else ""
+        return (
+            f"Migrated {report.imported} pads; {report.skipped} were already here; "
+            f"{len(report.renamed)} got a new id; {len(report.failed)} failed.{failed}{more}"
+        )
     if args.command == "import":
         fmt = args.fmt or {
             ".md": "md",

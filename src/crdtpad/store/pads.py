@@ -126,6 +126,26 @@ class SqlitePadStore(SqliteStore):
             )
         return PadRecord(pad_id, title, visibility, owner_id, folder_id, ts, ts, None)
 
+    async def create_filled_pad(self, pad_id: str, title: str, update: bytes) -> bool:
+        """Create a public pad holding ``update`` in one transaction (an import or a migration: a
+        crash leaves the pad whole or absent); False if the id is taken."""
+        ts = now_ms()
+        async with self._write_lock:
+            w = self._w
+            async with transaction(w):
+                async with w.execute(
+                    f"INSERT OR IGNORE INTO pads ({_PAD_COLUMNS}) "
+                    "VALUES (?, ?, 'public', NULL, NULL, ?, ?, NULL)",
+                    (pad_id, title, ts, ts),
+                ) as cur:
+                    if cur.rowcount == 0:
+                        return False
+                await w.execute(
+                    "INSERT INTO pad_updates (pad_id, seq, data, crc) VALUES (?, 1, ?, ?)",
+                    (pad_id, update, zlib.crc32(update)),
+                )
+        return True
+
     async def get_pad(self, pad_id: str) -> PadRecord | None:
         """The pad record, tombstones included."""
         row = await self._fetchone(f"SELECT {_PAD_COLUMNS} FROM pads WHERE id = ?", (pad_id,))
