@@ -134,3 +134,41 @@ async def test_a_password_pad_asks_for_its_password(
     await screens.shot(guest, "unlocked")
     await o_ctx.close()
     await g_ctx.close()
+
+
+async def test_the_owner_moderates_the_chat_and_saves_with_ctrl_s(
+    browser: Browser, web: ServerProcess, screens: Screens
+) -> None:
+    (o_ctx, owner), (v_ctx, visitor) = await new_page(browser), await new_page(browser)
+    owner.on("dialog", lambda d: d.accept())
+    await register_and_login(owner, web, f"owner{secrets.token_hex(3)}")
+    pad = await call(owner, "POST", "/pads", {"title": "Chatty"})  # public: the visitor chats too
+    await owner.goto(f"{web.url}/p/{pad['id']}")
+    await visitor.goto(f"{web.url}/p/{pad['id']}")
+    for page in (owner, visitor):
+        await expect(page.locator("#status")).to_have_attribute("data-status", "saved", timeout=15_000)
+    await visitor.fill("#chat input", "something rude")
+    await visitor.press("#chat input", "Enter")
+    await visitor.fill("#chat input", "a fair question")
+    await visitor.press("#chat input", "Enter")
+    await expect(owner.locator("#chat li")).to_have_count(2)
+    assert await visitor.locator("#chat .chat-delete").count() == 0  # visitors do not moderate
+    await owner.locator("#chat li", has_text="something rude").locator(".chat-delete").click()
+    await expect(visitor.locator("#chat li")).to_have_count(1)
+    await expect(visitor.locator("#chat li")).to_contain_text("a fair question")
+    await screens.shot(owner, "moderated")
+    await owner.click("#chat-clear")
+    await expect(visitor.locator("#chat li")).to_have_count(0)
+
+    await owner.locator(".ql-editor").click()
+    await owner.keyboard.type("Worth keeping.")
+    await expect(owner.locator("#status")).to_have_attribute("data-status", "saved", timeout=10_000)
+    await owner.keyboard.press("Control+s")
+    for _ in range(50):
+        revisions = await call(owner, "GET", f"/pads/{pad['id']}/revisions")
+        if revisions:
+            break
+        await owner.wait_for_timeout(100)
+    assert [r["name"] is not None for r in revisions] == [True]  # a saved (named) revision
+    await o_ctx.close()
+    await v_ctx.close()

@@ -7,7 +7,10 @@ export interface ChatMessage { id: string, author: string, color: string, text: 
 
 const MAX_CHARS = 2000
 
-export function mountChat (doc: Y.Doc, root: HTMLElement, me: () => { name: string, color: string }, readOnly: boolean): void {
+/** ``moderate``, for the pad's owners: delete one message by id, or all of them (null), on the server. */
+export type Moderate = (messageId: string | null) => Promise<void>
+
+export function mountChat (doc: Y.Doc, root: HTMLElement, me: () => { name: string, color: string }, readOnly: boolean, moderate: Moderate | null = null): void {
   const chat = doc.getArray<ChatMessage>('chat')
   const list = root.querySelector('ol') as HTMLOListElement
   const form = root.querySelector('form') as HTMLFormElement
@@ -25,12 +28,31 @@ export function mountChat (doc: Y.Doc, root: HTMLElement, me: () => { name: stri
       text.textContent = String(m.text).slice(0, MAX_CHARS)
       li.append(who, text)
       li.title = new Date(Number(m.at)).toLocaleString()
+      if (moderate && typeof m.id === 'string') {
+        const remove = document.createElement('button')
+        remove.type = 'button'
+        remove.className = 'chat-delete'
+        remove.textContent = '×'
+        remove.setAttribute('aria-label', t('chat.delete'))
+        remove.title = t('chat.delete')
+        remove.dataset.messageId = m.id
+        remove.addEventListener('click', () => { void moderate(m.id) })
+        li.append(' ', remove)
+      }
       return li
     }))
     list.scrollTop = list.scrollHeight
   }
   chat.observe(render)
   render()
+  if (moderate) {
+    const clear = document.createElement('button')
+    clear.type = 'button'
+    clear.id = 'chat-clear'
+    clear.textContent = t('chat.clear')
+    clear.addEventListener('click', () => { if (confirm(t('chat.confirmClear'))) void moderate(null) })
+    root.append(clear)
+  }
   form.addEventListener('submit', (ev) => {
     ev.preventDefault()
     const text = input.value.trim().slice(0, MAX_CHARS)

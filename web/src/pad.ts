@@ -133,7 +133,7 @@ async function main (): Promise<void> {
         ['clean']
       ],
       history: { userOnly: true },
-      keyboard: { bindings: etherpadShortcuts() }
+      keyboard: { bindings: { ...etherpadShortcuts(), save: { key: 's', shortKey: true, handler: () => { saveRevision(); return false } } } }
     }
   })
   const sync = new PadSync(padId, token)
@@ -171,7 +171,13 @@ async function main (): Promise<void> {
   renderUsers()
 
   const shown = (): { name: string, color: string } => ({ name: me.name || guest, color: me.color })
-  mountChat(sync.doc, $('chat'), shown, readOnly)
+  const moderate = pad.role === 'owner'
+    ? async (messageId: string | null): Promise<void> => {
+      const path = messageId === null ? `/pads/${padId}/chat` : `/pads/${padId}/chat/${encodeURIComponent(messageId)}`
+      await api('DELETE', path, undefined, token ?? undefined).catch((e: unknown) => alert(t('error.generic', { detail: String(e) })))
+    }
+    : null
+  mountChat(sync.doc, $('chat'), shown, readOnly, moderate)
   mountAuthorship(quill, ytext, sync.provider.awareness, $('authorship') as HTMLInputElement, shown)
 
   // Status, and the end of access said in words.
@@ -194,6 +200,14 @@ async function main (): Promise<void> {
   window.addEventListener('beforeunload', (ev) => { if (sync.status() === 'saving') ev.preventDefault() })
 
   mountHistory(padId, token, !readOnly)
+  // Ctrl-S, as on Etherpad: keep this version as a saved revision.
+  function saveRevision (): void {
+    if (readOnly) return
+    const name = new Date().toLocaleString()
+    api('POST', `/pads/${padId}/revisions`, { name }, token ?? undefined)
+      .then(() => { $('status').textContent = t('history.saved') })
+      .catch((e: unknown) => alert(t('error.generic', { detail: String(e) })))
+  }
 
   // Share and export.
   $('share').addEventListener('click', () => openShareDialog(pad, $('share-dialog') as HTMLDialogElement, (e) => alert(t('error.generic', { detail: String(e) }))))

@@ -24,6 +24,13 @@ MAX_TEXT_CHARS = 1_000_000
 class PadCreate(Strict):
     """A new pad. ``password`` goes with visibility ``password`` only."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"title": "Class 5B essay", "visibility": "private", "folder_id": None}]
+        },
+    )
+
     title: str = Field(default="", max_length=MAX_TITLE_CHARS)
     visibility: Visibility = "public"
     password: str | None = Field(default=None, max_length=1024)
@@ -32,6 +39,13 @@ class PadCreate(Strict):
 
 class PadPatch(Strict):
     """Changes to a pad; absent fields stay. ``folder_id: null`` takes it out of its folder."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"title": "Essay (final)", "visibility": "password", "password": "tulips in spring"}]
+        },
+    )
 
     title: str | None = Field(default=None, max_length=MAX_TITLE_CHARS)
     visibility: Visibility | None = None
@@ -78,11 +92,19 @@ class PadText(BaseModel):
 class TextIn(Strict):
     """The whole new text of a pad."""
 
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": "Bonjour la classe\\n"}]}
+    )
+
     text: str = Field(max_length=MAX_TEXT_CHARS)
 
 
 class UnlockIn(Strict):
     """A password pad's password."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"password": "tulips in spring"}]}
+    )
 
     password: str = Field(max_length=1024)
 
@@ -260,6 +282,8 @@ class RevisionOut(BaseModel):
 
 class RevisionIn(Strict):
     """A name for the pad as it is now."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "before the test"}]})
 
     name: str = Field(max_length=MAX_TITLE_CHARS)
 

@@ -25,6 +25,8 @@ class Strict(BaseModel):
 class MemberIn(Strict):
     """A member's role."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"role": "editor"}]})
+
     role: Role
 
 
@@ -43,6 +45,10 @@ class MemberOut(BaseModel):
 
 class LinkCreate(Strict):
     """A new share link: the role it grants, and optionally its lifetime in seconds."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"role": "viewer", "expires_in": 604800}]}
+    )
 
     role: Literal["editor", "viewer"]
     expires_in: int | None = Field(default=None, ge=60, le=MAX_LINK_LIFETIME_S)
