@@ -92,9 +92,7 @@ class PadText(BaseModel):
 class TextIn(Strict):
     """The whole new text of a pad."""
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"text": "Bonjour la classe\\n"}]}
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "Bonjour la classe"}]})
 
     text: str = Field(max_length=MAX_TEXT_CHARS)
 
