@@ -1,5 +1,6 @@
 import './register-sw'
 import './style.css'
+import { byId, el } from './dom'
 import './dashboard.css'
 import { ApiError, api, currentUser, type User } from './api'
 import { renderHeader } from './header'
@@ -15,14 +16,8 @@ interface AdminPad {
 type Stats = Record<'users' | 'disabled_users' | 'pads' | 'deleted_pads' | 'folders' | 'live_rooms' | 'connections', number>
 
 const PAGE = 50
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
+const $ = byId
 
-function el<K extends keyof HTMLElementTagNameMap> (tag: K, text = '', attrs: Record<string, string> = {}): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag)
-  if (text) node.textContent = text
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v)
-  return node
-}
 
 const date = (ms: number): string => new Date(ms).toLocaleString(lang)
 

@@ -1,5 +1,6 @@
 import './register-sw'
 import './style.css'
+import { byId, el } from './dom'
 import './dashboard.css'
 import {
   ApiError, api, currentUser, recentPads,
@@ -14,14 +15,8 @@ import { lang, t, translate, type Key } from './i18n'
 type Kind = 'pads' | 'folders'
 type Role = 'owner' | 'editor' | 'viewer'
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
+const $ = byId
 
-function el<K extends keyof HTMLElementTagNameMap> (tag: K, text = '', attrs: Record<string, string> = {}): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag)
-  if (text) node.textContent = text
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v)
-  return node
-}
 
 function button (key: Key, action: string, extra: Record<string, string> = {}): HTMLButtonElement {
   return el('button', t(key), { type: 'button', 'data-action': action, class: 'small', ...extra })

@@ -1,12 +1,13 @@
 // The timeslider: step through the pad's revisions (a preview of each, as the server exports it),
 // restore one as a new change, or save the current version under a name.
 import { api, appUrl } from './api'
+import { byId } from './dom'
 import { t } from './i18n'
 
 interface Revision { rev: number, seq: number, name: string | null, created_at: number, size: number }
 
 export function mountHistory (padId: string, token: string | null, canEdit: boolean): void {
-  const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
+  const $ = byId
   const dialog = $('history-dialog') as HTMLDialogElement
   const slider = $('history-slider') as HTMLInputElement
   const preview = $('history-preview') as HTMLIFrameElement

@@ -10,6 +10,7 @@ import { QuillBinding } from 'y-quill'
 import { ApiError, api, appUrl, currentUser, rememberPad, type Pad } from './api'
 import { mountAuthorship } from './authorship'
 import { mountChat } from './chat'
+import { byId } from './dom'
 import { mountHistory } from './history'
 import { safeColor } from './color'
 import { renderHeader } from './header'
@@ -20,7 +21,7 @@ import { openShareDialog } from './share'
 Quill.register('modules/cursors', QuillCursors)
 
 const padId = decodeURIComponent(/\/p\/([^/]+)$/.exec(location.pathname)?.[1] ?? '')
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
+const $ = byId
 
 /** A share-link token arrives in the address's fragment (never sent to a server); keep it for this tab. */
 function padToken (): string | null {

@@ -1,13 +1,8 @@
 // The share dialog: the pad's address, and for its managers visibility, members and share links.
 import { api, type Link, type LinkCreated, type Member, type Pad } from './api'
+import { el } from './dom'
 import { t, translate } from './i18n'
 
-function el<K extends keyof HTMLElementTagNameMap> (tag: K, text = '', attrs: Record<string, string> = {}): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag)
-  node.textContent = text
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v)
-  return node
-}
 
 export function openShareDialog (pad: Pad, dialog: HTMLDialogElement, onError: (e: unknown) => void): void {
   const body = dialog.querySelector('.body') as HTMLElement
