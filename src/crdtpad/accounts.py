@@ -270,10 +270,10 @@ class Accounts:
         await self.authenticate(user.username, old_password, address)
         new_hash = await self.hasher.hash(new_password)
         if not new_session:
-            await self.store.end_sessions(user.id, new_hash)
+            await self.store.set_password(user.id, new_hash, None)
             return None
         session, row = self._new_session(user)
-        await self.store.replace_sessions(row, new_hash)
+        await self.store.set_password(user.id, new_hash, row)
         return session
 
     async def delete_account(self, user: User) -> None:

@@ -27,6 +27,7 @@ from crdtpad.config import SECRET_FILE, Settings, load_settings
 from crdtpad.db import open_db
 from crdtpad.errors import CloseCode, CrdtpadError
 from crdtpad.logs import setup_logging
+from crdtpad.pads import format_of
 from crdtpad.store.users import SqliteUserStore
 
 log = logging.getLogger("crdtpad")
@@ -253,14 +254,7 @@ async def run_maintenance(settings: Settings, args: argparse.Namespace) -> str:
             f"{len(report.renamed)} got a new id; {len(report.failed)} failed.{failed}{more}"
         )
     if args.command == "import":
-        fmt = args.fmt or {
-            ".md": "md",
-            ".markdown": "md",
-            ".html": "html",
-            ".htm": "html",
-            ".yjs": "yjs",
-            ".etherpad": "etherpad",
-        }.get(args.file.suffix.lower(), "txt")
+        fmt = args.fmt or format_of(args.file.name) or "txt"
         data = await asyncio.to_thread(args.file.read_bytes)
         pad_id = await maintenance.import_pad(
             settings, data, fmt, args.title or args.file.name, args.owner, args.visibility

@@ -733,6 +733,21 @@ EXPORT_FORMATS = {
     "yjs": ("application/octet-stream", "yjs"),
 }
 IMPORT_FORMATS = ("txt", "md", "html", "yjs", "etherpad")
+IMPORT_SUFFIXES = {
+    ".txt": "txt",
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".yjs": "yjs",
+    ".etherpad": "etherpad",
+}
+
+
+def format_of(filename: str) -> str | None:
+    """The import format a file name says, if any."""
+    name = filename.lower()
+    return next((fmt for suffix, fmt in IMPORT_SUFFIXES.items() if name.endswith(suffix)), None)
 
 
 def export_doc(doc: pycrdt.Doc[Any], fmt: str, title: str) -> bytes:

@@ -12,7 +12,7 @@ from crdtpad.api.security import CurrentAdmin
 from crdtpad.api.sharing import Strict
 from crdtpad.deps import ServicesDep
 from crdtpad.errors import NotFound
-from crdtpad.store.users import admin_flag
+from crdtpad.store.users import UserRecord
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -28,6 +28,17 @@ class AdminUser(BaseModel):
     is_admin: bool
     created_at: int
     disabled: bool
+
+    @classmethod
+    def of(cls, record: UserRecord) -> AdminUser:
+        """The admin's view of an account."""
+        return cls(
+            id=record.id,
+            username=record.username,
+            is_admin=record.is_admin,
+            created_at=record.created_at,
+            disabled=record.disabled_at is not None,
+        )
 
 
 class AdminUserPatch(Strict):
@@ -72,13 +83,7 @@ async def list_users(
     admin: CurrentAdmin, services: ServicesDep, q: str = "", limit: int = Limit, offset: int = Offset
 ) -> list[AdminUser]:
     """Accounts whose username contains ``q``, by username."""
-    rows = await services.sharing.search_users(q[:64], limit, offset)
-    return [
-        AdminUser(
-            id=r[0], username=r[1], is_admin=admin_flag(r[2]), created_at=r[3], disabled=r[4] is not None
-        )
-        for r in rows
-    ]
+    return [AdminUser.of(r) for r in await services.sharing.search_users(q[:64], limit, offset)]
 
 
 @router.patch("/users/{user_id}")
@@ -91,13 +96,7 @@ async def update_user(
     record = await services.accounts.store.get_user(user_id)
     if record is None:
         raise NotFound(f"No account has the id {user_id}.")
-    return AdminUser(
-        id=record.id,
-        username=record.username,
-        is_admin=record.is_admin,
-        created_at=record.created_at,
-        disabled=record.disabled_at is not None,
-    )
+    return AdminUser.of(record)
 
 
 @router.get("/pads")

@@ -11,7 +11,7 @@ from crdtpad.api.security import Caller, CurrentUser, client_address
 from crdtpad.api.sharing import Strict, sharing_routes
 from crdtpad.deps import ServicesDep
 from crdtpad.errors import ImportTooLarge, InvalidValue
-from crdtpad.pads import MAX_TITLE_CHARS, content_disposition
+from crdtpad.pads import MAX_TITLE_CHARS, content_disposition, format_of
 from crdtpad.permissions import Action, Rights, Role
 from crdtpad.store.pads import PadRecord
 
@@ -178,26 +178,21 @@ async def put_text(pad_id: str, body: TextIn, who: Caller, services: ServicesDep
 
 ExportFormat = Literal["txt", "md", "html", "yjs"]
 ImportFormat = Literal["txt", "md", "html", "yjs", "etherpad"]
-_SUFFIXES: dict[str, ImportFormat] = {
-    ".txt": "txt",
-    ".md": "md",
-    ".markdown": "md",
-    ".html": "html",
-    ".htm": "html",
-    ".yjs": "yjs",
-    ".etherpad": "etherpad",
-}
 
 
-def _import_format(fmt: ImportFormat | None, file: UploadFile) -> ImportFormat:
-    if fmt is not None:
-        return fmt
-    name = (file.filename or "").lower()
-    for suffix, found in _SUFFIXES.items():
-        if name.endswith(suffix):
-            return found
-    raise InvalidValue(
-        f"Say the file's format (txt, md, html, yjs, etherpad): {name[:60]!r} does not tell it."
+def _import_format(fmt: ImportFormat | None, file: UploadFile) -> str:
+    found = fmt or format_of(file.filename or "")
+    if found is None:
+        raise InvalidValue(
+            "Say the file's format (txt, md, html, yjs, etherpad): "
+            f"{(file.filename or '')[:60]!r} does not tell it."
+        )
+    return found
+
+
+def _attachment(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)}
     )
 
 
@@ -224,10 +219,7 @@ async def _read_limited(file: UploadFile, limit: int) -> bytes:
 async def export_pad(pad_id: str, fmt: ExportFormat, who: Caller, services: ServicesDep) -> Response:
     """The pad as plain text, Markdown, a standalone HTML page, or its Yjs update (a backup that
     another crdtpad or any Yjs app imports)."""
-    body, media_type, filename = await services.pads.export(who, pad_id, fmt)
-    return Response(
-        body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)}
-    )
+    return _attachment(*await services.pads.export(who, pad_id, fmt))
 
 
 @router.post("/import", status_code=status.HTTP_201_CREATED)
@@ -313,10 +305,7 @@ async def export_revision(
     pad_id: str, rev: int, fmt: ExportFormat, who: Caller, services: ServicesDep
 ) -> Response:
     """The pad as it was at a revision, in an export format."""
-    body, media_type, filename = await services.pads.export_revision(who, pad_id, rev, fmt)
-    return Response(
-        body, media_type=media_type, headers={"Content-Disposition": content_disposition(filename)}
-    )
+    return _attachment(*await services.pads.export_revision(who, pad_id, rev, fmt))
 
 
 @router.post("/{pad_id}/revisions/{rev}/restore")

@@ -16,6 +16,7 @@ from crdtpad.db import transaction
 from crdtpad.permissions import FolderAcl, Grant, PadAcl, Role
 from crdtpad.store.base import SqliteStore
 from crdtpad.store.pads import PadRecord
+from crdtpad.store.users import USER_COLUMNS, UserRecord, user_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,13 +409,14 @@ class SqliteSharingStore(SqliteStore):
 
     # -- instance admin -------------------------------------------------------------------------
 
-    async def search_users(self, query: str, limit: int, offset: int) -> list[tuple[Any, ...]]:
-        """Accounts whose username contains ``query``: id, username, is_admin, created_at, disabled_at."""
-        return await self._fetchall(
-            "SELECT id, username, is_admin, created_at, disabled_at FROM users "
-            "WHERE instr(username, ?) > 0 ORDER BY username LIMIT ? OFFSET ?",
+    async def search_users(self, query: str, limit: int, offset: int) -> list[UserRecord]:
+        """Accounts whose username contains ``query``, by username."""
+        rows = await self._fetchall(
+            f"SELECT {USER_COLUMNS} FROM users WHERE instr(username, ?) > 0 "
+            "ORDER BY username LIMIT ? OFFSET ?",
             (query.lower(), limit, offset),
         )
+        return [user_record(r) for r in rows]
 
     async def search_pads(self, query: str, limit: int, offset: int) -> list[tuple[PadRecord, str | None]]:
         """Live pads whose id or title contains ``query``, newest first, with their owner's name."""

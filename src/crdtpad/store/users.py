@@ -82,8 +82,9 @@ class UserStore(Protocol):
     async def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
     async def delete_user(self, user_id: int) -> None: ...
     async def create_session(self, session: NewSession, replacing: bytes | None) -> SessionRecord: ...
-    async def replace_sessions(self, session: NewSession, password_hash: str) -> SessionRecord: ...
-    async def end_sessions(self, user_id: int, password_hash: str) -> None: ...
+    async def set_password(
+        self, user_id: int, password_hash: str, keep: NewSession | None
+    ) -> SessionRecord | None: ...
     async def session(self, token_hash: bytes, now: int) -> tuple[SessionRecord, UserRecord] | None: ...
     async def delete_session(self, token_hash: bytes) -> None: ...
     async def create_api_token(
@@ -94,12 +95,13 @@ class UserStore(Protocol):
     async def api_token_user(self, token_hash: bytes) -> UserRecord | None: ...
 
 
-_USER_COLUMNS = "id, username, password_hash, is_admin, created_at, disabled_at"
+USER_COLUMNS = "id, username, password_hash, is_admin, created_at, disabled_at"
 _SESSION_COLUMNS = "id, user_id, csrf_token, created_at, expires_at"
 _TOKEN_COLUMNS = "id, user_id, name, created_at"
 
 
-def _user(row: Sequence[Any]) -> UserRecord:
+def user_record(row: Sequence[Any]) -> UserRecord:
+    """A ``users`` row (``USER_COLUMNS``) as a record."""
     uid, username, password_hash, is_admin, created_at, disabled_at = row
     return UserRecord(
         id=int(uid),
@@ -137,24 +139,24 @@ class SqliteUserStore(SqliteStore):
                     async with w.execute(
                         "INSERT INTO users (username, password_hash, is_admin, created_at) "
                         "VALUES (?, ?, ?, ?) "
-                        f"RETURNING {_USER_COLUMNS}",
+                        f"RETURNING {USER_COLUMNS}",
                         (username, password_hash, 1 if is_admin else 0, created_at),
                     ) as cur:
                         row = await cur.fetchone()
                 except sqlite3.IntegrityError as exc:
                     raise UsernameTaken(f"The username {username!r} is taken.") from exc
         assert row is not None
-        return _user(tuple(row))
+        return user_record(tuple(row))
 
     async def get_user(self, user_id: int) -> UserRecord | None:
         """The account with this id."""
-        row = await self._fetchone(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
-        return _user(row) if row else None
+        row = await self._fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        return user_record(row) if row else None
 
     async def get_user_by_name(self, username: str) -> UserRecord | None:
         """The account with this (normalised) username."""
-        row = await self._fetchone(f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,))
-        return _user(row) if row else None
+        row = await self._fetchone(f"SELECT {USER_COLUMNS} FROM users WHERE username = ?", (username,))
+        return user_record(row) if row else None
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
         """Replace the stored hash (a rehash at login: sessions stay)."""
@@ -178,25 +180,17 @@ class SqliteUserStore(SqliteStore):
                 record = await self._insert_session(session)
         return record
 
-    async def replace_sessions(self, session: NewSession, password_hash: str) -> SessionRecord:
-        """Set a new password hash and make ``session`` the user's only session."""
-        async with self._write_lock:
-            w = self._w
-            async with transaction(w):
-                await w.execute(
-                    "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, session.user_id)
-                )
-                await w.execute("DELETE FROM sessions WHERE user_id = ?", (session.user_id,))
-                record = await self._insert_session(session)
-        return record
-
-    async def end_sessions(self, user_id: int, password_hash: str) -> None:
-        """Set a new password hash and end every session of the user."""
+    async def set_password(
+        self, user_id: int, password_hash: str, keep: NewSession | None
+    ) -> SessionRecord | None:
+        """Set a new password hash and end every session of the user; ``keep``, if given, becomes
+        the only session."""
         async with self._write_lock:
             w = self._w
             async with transaction(w):
                 await w.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
                 await w.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+                return await self._insert_session(keep) if keep is not None else None
 
     async def _insert_session(self, s: NewSession) -> SessionRecord:
         async with self._w.execute(
@@ -212,14 +206,14 @@ class SqliteUserStore(SqliteStore):
         """The unexpired session with this token hash and its (enabled) user."""
         row = await self._fetchone(
             f"SELECT {', '.join('s.' + c for c in _SESSION_COLUMNS.split(', '))}, "
-            f"{', '.join('u.' + c for c in _USER_COLUMNS.split(', '))} "
+            f"{', '.join('u.' + c for c in USER_COLUMNS.split(', '))} "
             "FROM sessions s JOIN users u ON u.id = s.user_id "
             "WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL",
             (token_hash, now),
         )
         if row is None:
             return None
-        return SessionRecord(*row[:5]), _user(row[5:])
+        return SessionRecord(*row[:5]), user_record(row[5:])
 
     async def delete_session(self, token_hash: bytes) -> None:
         """End one session."""
@@ -272,9 +266,9 @@ class SqliteUserStore(SqliteStore):
     async def api_token_user(self, token_hash: bytes) -> UserRecord | None:
         """The (enabled) user holding the API token with this hash."""
         row = await self._fetchone(
-            f"SELECT {', '.join('u.' + c for c in _USER_COLUMNS.split(', '))} "
+            f"SELECT {', '.join('u.' + c for c in USER_COLUMNS.split(', '))} "
             "FROM api_tokens t JOIN users u ON u.id = t.user_id "
             "WHERE t.token_hash = ? AND u.disabled_at IS NULL",
             (token_hash,),
         )
-        return _user(row) if row else None
+        return user_record(row) if row else None
