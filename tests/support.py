@@ -27,6 +27,38 @@ ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = ROOT / "tests" / "js"
 
 
+def wait_until_healthy(url: str, proc: subprocess.Popen[Any], what: str, timeout: float = 20.0) -> None:
+    """Poll ``url`` until it answers 200; fail naming ``what`` if ``proc`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not become healthy")
+        time.sleep(0.05)
+
+
+def run_crdtpad(
+    *args: str, data_dir: Path | None = None, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``crdtpad`` command as an admin would (logs at warning unless ``env`` says otherwise)."""
+    where = ["--data-dir", str(data_dir)] if data_dir is not None else []
+    return subprocess.run(
+        [sys.executable, "-m", "crdtpad", *args, *where],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "CRDTPAD_LOG_LEVEL": "warning", **(env or {})},
+    )
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:
@@ -69,17 +101,10 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "crdtpad", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"server did not become healthy: {self.log()}")
+        try:
+            wait_until_healthy(f"{self.url}/healthz", self.proc, "server", timeout)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {self.log()}") from None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""

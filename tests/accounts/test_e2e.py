@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import ServerProcess
+from tests.support import ServerProcess, run_crdtpad
 
 PASSWORD = "correct horse battery"
 
@@ -26,14 +24,7 @@ def stopped(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 def cli(data_dir: Path, *args: str, stdin: str = "") -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "crdtpad", *args, "--data-dir", str(data_dir)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_crdtpad(*args, data_dir=data_dir, stdin=stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.support import run_crdtpad
 
-def crdtpad(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crdtpad", *args, "--data-dir", str(data)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "CRDTPAD_LOG_LEVEL": "warning"},
-    )
+
+def crdtpad(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return run_crdtpad(*args, data_dir=data, stdin=stdin)
 
 
 def test_import_then_export_every_format(tmp_path: Path) -> None:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.support import ServerProcess
+from tests.support import ServerProcess, run_crdtpad
 
 
 def crdtpad(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crdtpad", *args, "--data-dir", str(data)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "CRDTPAD_LOG_LEVEL": "warning"},
-    )
+    return run_crdtpad(*args, data_dir=data, stdin=stdin)
 
 
 def test_backup_while_serving_then_restore_when_stopped(tmp_path: Path) -> None:

@@ -8,12 +8,11 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.support import free_port
+from tests.support import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,15 +58,7 @@ def test_a_pip_installed_crdtpad_serves_the_web_app(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the installed crdtpad did not start"
-            time.sleep(0.1)
+        wait_until_healthy(f"http://127.0.0.1:{port}/healthz", proc, "the installed crdtpad")
         probe = subprocess.run(
             [sys.executable, "-c", "import crdtpad; print(crdtpad.__file__)"],
             env=env,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.support import ServerProcess, YClient, free_port, wait_for
+from tests.support import ServerProcess, YClient, free_port, wait_for, wait_until_healthy
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 CADDY = shutil.which("caddy") or "/usr/bin/caddy"
@@ -124,16 +123,7 @@ def behind_proxy(
     proc = start_proxy(kind, tmp, port, app.port)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{base}/pads/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, f"{kind} exited"
-            assert time.monotonic() < deadline, f"{kind} did not come up"
-            time.sleep(0.1)
+        wait_until_healthy(f"{base}/pads/healthz", proc, kind)
         yield app, base
     finally:
         proc.terminate()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,18 +13,11 @@ import pytest
 
 from crdtpad.config import load_settings
 from crdtpad.logs import ClientAddresses, JsonFormatter, RedactTokens
-from tests.support import ServerProcess, YClient
+from tests.support import ServerProcess, YClient, run_crdtpad
 
 
 def crdtpad(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crdtpad", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+    return run_crdtpad(*args, env={"CRDTPAD_LOG_LEVEL": "info", **(env or {})})
 
 
 def test_command_line_over_environment_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
