@@ -55,6 +55,11 @@ class Principal:
         """The account's id, if any."""
         return self.user.id if self.user is not None else None
 
+    @property
+    def author_id(self) -> str | None:
+        """Who the caller's chat messages must say wrote them (sync/chat.py); None: anonymous."""
+        return f"user:{self.user.username}" if self.user is not None else None
+
 
 ANONYMOUS = Principal()
 
@@ -209,6 +214,7 @@ class Guard:
     def _track(self, conn: Connection, auth: SocketAuth, rights: Rights) -> None:
         conn.auth = auth
         conn.read_only = not rights.can(Action.EDIT)
+        conn.author_id = auth.principal.author_id
         uid = auth.principal.user_id
         if uid is not None:
             self._by_user.setdefault(uid, set()).add(conn)

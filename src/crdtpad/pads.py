@@ -183,12 +183,19 @@ class Pads:
         visibility: Visibility | None = None,
         password: str | None = None,
         folder_id: str | Literal[False] | None = False,
+        chat: bool | None = None,
     ) -> PadRecord:
-        """Rename a pad, change its visibility or password, move it into or out of a folder."""
+        """Rename a pad, change its visibility or password, move it into or out of a folder, turn
+        its chat off or on (a live room follows at once)."""
         record, _ = await self.view(who, pad_id, Action.MANAGE)
         changes: dict[str, object] = {}
         if title is not None:
             changes["title"] = _title(title)
+        if chat is not None and chat != record.chat_enabled:
+            await self.sharing.update_pad(pad_id, self.guard.now_ms(), chat_enabled=chat)
+            room = self.rooms.loaded_room(pad_id)
+            if room is not None:
+                room.chat.enabled = chat
         if visibility is not None or password is not None:
             new_visibility = visibility or record.visibility
             secret = await self.sharing.pad_secret(pad_id)

@@ -141,7 +141,8 @@ async def test_the_owner_moderates_the_chat_and_saves_with_ctrl_s(
 ) -> None:
     (o_ctx, owner), (v_ctx, visitor) = await new_page(browser), await new_page(browser)
     owner.on("dialog", lambda d: d.accept())
-    await register_and_login(owner, web, f"owner{secrets.token_hex(3)}")
+    name = f"owner{secrets.token_hex(3)}"
+    await register_and_login(owner, web, name)
     pad = await call(owner, "POST", "/pads", {"title": "Chatty"})  # public: the visitor chats too
     await owner.goto(f"{web.url}/p/{pad['id']}")
     await visitor.goto(f"{web.url}/p/{pad['id']}")
@@ -159,6 +160,17 @@ async def test_the_owner_moderates_the_chat_and_saves_with_ctrl_s(
     await screens.shot(owner, "moderated")
     await owner.click("#chat-clear")
     await expect(visitor.locator("#chat li")).to_have_count(0)
+    # The owner posts as its account (the server checks the author), then turns the chat off.
+    await owner.fill("#chat input", "chat closes now")
+    await owner.press("#chat input", "Enter")
+    await expect(visitor.locator("#chat li")).to_have_count(1)
+    messages = await call(owner, "GET", f"/pads/{pad['id']}/chat")
+    assert [m["author_id"] for m in messages] == [f"user:{name}"]
+    await owner.click("#chat-toggle")
+    await expect(owner.locator("#chat-off")).to_be_visible()
+    await visitor.reload()
+    await expect(visitor.locator("#chat-off")).to_be_visible()
+    await expect(visitor.locator("#chat form")).to_be_hidden()
 
     await owner.locator(".ql-editor").click()
     await owner.keyboard.type("Worth keeping.")

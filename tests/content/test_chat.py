@@ -1,5 +1,6 @@
-"""Chat moderation over HTTP: owners and folder admins delete a message or clear the chat; it
-goes from every open page at once."""
+"""The chat: owners and folder admins delete a message, clear the chat or turn it off, and it
+takes effect on every open page at once; the server refuses messages that name another author
+or break the bounds, before any other client sees them."""
 
 from __future__ import annotations
 
@@ -9,10 +10,29 @@ import pycrdt
 from tests.support import ServerProcess, YClient, wait_for
 
 
-def say(y: YClient, mid: str, text: str) -> None:
+def say(y: YClient, mid: str, text: str, author_id: str = "anon:kid", **more: object) -> None:
     y.doc.get("chat", type=pycrdt.Array).append(
-        {"id": mid, "author": "kid", "color": "#123456", "text": text, "at": 1}
+        {
+            "id": mid,
+            "author_id": author_id,
+            "author": "kid",
+            "color": "#123456",
+            "text": text,
+            "at": 1,
+            **more,
+        }
     )
+
+
+def ids(y: YClient) -> list[str]:
+    return [m["id"] for m in y.doc.get("chat", type=pycrdt.Array).to_py() or []]
+
+
+async def teacher(c: httpx.AsyncClient) -> dict[str, str]:
+    """Register and log in "teacher" on ``c``; the CSRF header for its writes."""
+    await c.post("/api/v1/auth/register", json={"username": "teacher", "password": "correct horse battery"})
+    r = await c.post("/api/v1/auth/login", json={"username": "teacher", "password": "correct horse battery"})
+    return {"X-CSRF-Token": r.json()["csrf_token"]}
 
 
 async def test_an_owner_deletes_a_message_then_clears_the_chat(server: ServerProcess) -> None:
@@ -54,5 +74,86 @@ async def test_an_owner_deletes_a_message_then_clears_the_chat(server: ServerPro
         )
         assert (await c.get(f"/api/v1/pads/{pad}/chat")).json() == []
         assert a.close_code is None and b.close_code is None
+        await a.close()
+        await b.close()
+
+
+async def test_a_message_must_name_its_sender(server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        csrf = await teacher(c)
+        pad = (await c.post("/api/v1/pads", json={"title": "class"}, headers=csrf)).json()["id"]  # public
+        token = (await c.post("/api/v1/tokens", json={"name": "bot"}, headers=csrf)).json()["token"]
+        me = YClient(server.ws_url(pad) + f"?token={token}")
+        anon, watcher = YClient(server.ws_url(pad)), YClient(server.ws_url(pad))
+        for y in (me, anon, watcher):
+            await y.connect()
+        shown: list[str] = []  # every message the watcher's chat ever showed, even for a moment
+        kept = watcher.doc.get("chat", type=pycrdt.Array).observe(
+            lambda e: shown.extend(v["id"] for op in e.delta for v in op.get("insert", ()))
+        )
+        say(me, "mine", "as myself", author_id="user:teacher")
+        say(anon, "anon", "as a guest")
+        await wait_for(lambda: sorted(ids(watcher)) == ["anon", "mine"], what="both allowed messages")
+
+        cases = [
+            (anon, {"author_id": "user:teacher"}, "may only post as anon:"),  # a guest posing as an account
+            (me, {"author_id": "user:someone"}, "posts as 'user:teacher'"),  # an account posing as another
+            (me, {"author_id": "anon:x"}, "posts as 'user:teacher'"),  # an account hiding behind anon:
+            (anon, {"text": "x" * 2001}, "over 2000 characters"),
+            (anon, {"extra": "field"}, "no field 'extra'"),
+        ]
+        for i, (y, change, reason) in enumerate(cases):
+            y = y if y.close_code is None else await YClient(y.url).connect()
+            fields = {"author_id": "user:teacher" if y.url.endswith(token) else "anon:kid", "text": "forged"}
+            fields.update(change)
+            author_id = str(fields.pop("author_id"))
+            say(y, f"bad{i}", str(fields.pop("text")), author_id=author_id, **fields)
+            assert await y.wait_closed() == 4400, change
+            assert "Chat message refused" in y.close_reason and reason in y.close_reason, y.close_reason
+            if y.url.endswith(token):
+                me = y
+            else:
+                anon = y
+        # Nobody else ever saw them, and they are not stored.
+        say(watcher, "after", "still here")
+        await wait_for(lambda: "after" in ids(watcher), what="the watcher's own message")
+        await wait_for(watcher.all_saved, what="the watcher's message stored")
+        assert sorted(ids(watcher)) == ["after", "anon", "mine"]
+        assert sorted(shown) == ["after", "anon", "mine"], shown
+        del kept
+        stored = [m["id"] for m in (await c.get(f"/api/v1/pads/{pad}/chat")).json()]
+        assert sorted(stored) == ["after", "anon", "mine"]
+        fresh = await YClient(server.ws_url(pad)).connect()
+        assert sorted(ids(fresh)) == ["after", "anon", "mine"]
+        assert watcher.close_code is None
+        for y in (fresh, watcher):
+            await y.close()
+
+
+async def test_the_owner_turns_the_chat_off_and_on(server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        csrf = await teacher(c)
+        pad = (await c.post("/api/v1/pads", json={"title": "class"}, headers=csrf)).json()["id"]
+        r = await c.patch(f"/api/v1/pads/{pad}", json={"chat": False}, headers=csrf)
+        assert r.status_code == 200 and r.json()["chat"] is False
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as visitor:
+            r = await visitor.patch(f"/api/v1/pads/{pad}", json={"chat": True})
+            assert r.status_code == 403  # a visitor of a public pad edits text, not settings
+            assert (await visitor.get(f"/api/v1/pads/{pad}")).json()["chat"] is False
+        # Loaded with the chat off: a message vanishes at once, nobody is closed (the page may not know).
+        a, b = YClient(server.ws_url(pad)), YClient(server.ws_url(pad))
+        await a.connect()
+        await b.connect()
+        say(a, "m1", "anyone there?")
+        b.type("text still works")
+        await wait_for(lambda: str(a) == "text still works", what="text relayed while chat is off")
+        await wait_for(a.all_saved, what="a's update taken")
+        await wait_for(lambda: ids(a) == [], what="the message undone on the sender")
+        assert ids(b) == [] and (await c.get(f"/api/v1/pads/{pad}/chat")).json() == []
+        assert a.close_code is None and b.close_code is None
+        # Turned on again while the room is live: messages go through.
+        assert (await c.patch(f"/api/v1/pads/{pad}", json={"chat": True}, headers=csrf)).json()["chat"]
+        say(a, "m2", "now?")
+        await wait_for(lambda: ids(b) == ["m2"], what="a message once the chat is back on")
         await a.close()
         await b.close()

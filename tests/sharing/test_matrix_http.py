@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pycrdt
 import pytest
 
 from crdtpad.permissions import Action, Role, can, strongest
@@ -252,6 +253,8 @@ async def pad_row(w: World, cells: Cells, actor: str, role: Expected, pad: Pad) 
         f"{label} PATCH title stored iff allowed", (stored == title) is allowed(role, Action.MANAGE), stored
     )
 
+    await chat_cells(w, cells, label, role, pad, call)
+
     r = await call("GET", "/members")
     if (
         cells.status(f"{label} GET /pads/{{id}}/members", r, expected(role, Action.MANAGE, 200))
@@ -316,6 +319,58 @@ async def pad_row(w: World, cells: Cells, actor: str, role: Expected, pad: Pad) 
     if after == 410:
         cells.status(f"{label} anonymous GET after DELETE", await w.call(ANON, "GET", p), 410)
         cells.status(f"{label} GET text after DELETE", await w.call("owner", "GET", p + "/text"), 410)
+
+
+async def add_chat_message(w: World, pad_id: str, message_id: str) -> None:
+    """A chat message in the pad, written through its room as a server edit."""
+    rooms = w.api.services.rooms
+    room = await rooms.open(pad_id)
+    try:
+        doc: pycrdt.Doc[Any] = pycrdt.Doc()
+        doc.apply_update(room.doc.get_update())
+        before = doc.get_state()
+        message = {
+            "id": message_id,
+            "author_id": "anon:1",
+            "author": "kid",
+            "color": "#000",
+            "text": "hi",
+            "at": 1,
+        }
+        doc.get("chat", type=pycrdt.Array).append(message)
+        await room.ingest(None, doc.get_update(before), incremental=True)
+        await room.wait_committed(room.applied_seq)
+    finally:
+        rooms.release(room)
+
+
+async def chat_cells(w: World, cells: Cells, label: str, role: Expected, pad: Pad, call: Any) -> None:
+    """Reading the chat (viewers and up), deleting a message, clearing it, turning it off (owners)."""
+    p = f"/pads/{pad.id}"
+
+    async def owner_sees() -> list[str]:
+        return [m["id"] for m in (await w.call("owner", "GET", p + "/chat")).json()]
+
+    await add_chat_message(w, pad.id, "m1")
+    await add_chat_message(w, pad.id, "m2")
+    r = await call("GET", "/chat")
+    if cells.status(f"{label} GET /pads/{{id}}/chat", r, expected(role, Action.VIEW, 200)) and r.is_success:
+        cells.true(f"{label} chat read", [m["id"] for m in r.json()] == ["m1", "m2"], r.json())
+    r = await call("DELETE", "/chat/m1")
+    cells.status(f"{label} DELETE /pads/{{id}}/chat/{{message}}", r, expected(role, Action.MANAGE, 200))
+    left = await owner_sees()
+    cells.true(
+        f"{label} message deleted iff allowed", ("m1" not in left) is allowed(role, Action.MANAGE), left
+    )
+    r = await call("DELETE", "/chat")
+    cells.status(f"{label} DELETE /pads/{{id}}/chat", r, expected(role, Action.MANAGE, 200))
+    left = await owner_sees()
+    cells.true(f"{label} chat cleared iff allowed", (left == []) is allowed(role, Action.MANAGE), left)
+    r = await call("PATCH", "", {"chat": False})
+    cells.status(f"{label} PATCH /pads/{{id}} chat off", r, expected(role, Action.MANAGE, 200))
+    on = (await w.call("owner", "GET", p)).json()["chat"]
+    cells.true(f"{label} chat off iff allowed", (not on) is allowed(role, Action.MANAGE), on)
+    await w.must("owner", "PATCH", p, {"chat": True})
 
 
 @pytest.mark.parametrize("visibility", ["private", "public"])

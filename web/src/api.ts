@@ -8,7 +8,7 @@ export class ApiError extends Error {
 export interface User { id: number, username: string, is_admin: boolean, created_at: number }
 export interface Pad {
   id: string, title: string, visibility: 'public' | 'private' | 'password', owner_id: number | null
-  folder_id: string | null, role: 'owner' | 'editor' | 'viewer', read_only: boolean
+  folder_id: string | null, role: 'owner' | 'editor' | 'viewer', read_only: boolean, chat: boolean
   created_at: number, updated_at: number
 }
 export interface Folder {

@@ -73,7 +73,7 @@ async function loadPad (token: string | null): Promise<Pad | null> {
     }
     // Offline: open what this device kept.
     const cached = localStorage.getItem(`crdtpad.meta.${padId}`)
-    return cached ? JSON.parse(cached) as Pad : { id: padId, title: '', visibility: 'public', owner_id: null, folder_id: null, role: 'editor', read_only: false, created_at: 0, updated_at: 0 }
+    return cached ? JSON.parse(cached) as Pad : { id: padId, title: '', visibility: 'public', owner_id: null, folder_id: null, role: 'editor', read_only: false, chat: true, created_at: 0, updated_at: 0 }
   }
 }
 
@@ -172,13 +172,26 @@ async function main (): Promise<void> {
   renderUsers()
 
   const shown = (): { name: string, color: string } => ({ name: me.name || guest, color: me.color })
+  // The server checks that a message names its sender: an account posts as itself, others as anon:.
+  const authorId = user ? `user:${user.username}` : `anon:${sync.doc.clientID}`
   const moderate = pad.role === 'owner'
     ? async (messageId: string | null): Promise<void> => {
       const path = messageId === null ? `/pads/${padId}/chat` : `/pads/${padId}/chat/${encodeURIComponent(messageId)}`
       await api('DELETE', path, undefined, token ?? undefined).catch((e: unknown) => alert(t('error.generic', { detail: String(e) })))
     }
     : null
-  mountChat(sync.doc, $('chat'), shown, readOnly, moderate)
+  const switchChat = pad.role === 'owner'
+    ? async (on: boolean): Promise<boolean> => {
+      try {
+        await api('PATCH', `/pads/${padId}`, { chat: on }, token ?? undefined)
+        return true
+      } catch (e) {
+        alert(t('error.generic', { detail: String(e) }))
+        return false
+      }
+    }
+    : null
+  mountChat(sync.doc, $('chat'), () => ({ ...shown(), authorId }), readOnly, moderate, { on: pad.chat, switchChat })
   mountAuthorship(quill, ytext, sync.provider.awareness, $('authorship') as HTMLInputElement, shown)
 
   // Status, and the end of access said in words.

@@ -51,6 +51,7 @@ class PadPatch(Strict):
     visibility: Visibility | None = None
     password: str | None = Field(default=None, max_length=1024)
     folder_id: str | None = Field(default=None, max_length=64)
+    chat: bool | None = None  # false turns the pad's chat off: messages are refused, the page hides it
 
 
 class PadOut(BaseModel):
@@ -63,6 +64,7 @@ class PadOut(BaseModel):
     folder_id: str | None
     role: Role
     read_only: bool  # the caller may not edit (a viewer, or an archived folder)
+    chat: bool  # whether the pad's chat takes messages
     created_at: int
     updated_at: int
 
@@ -77,6 +79,7 @@ class PadOut(BaseModel):
             folder_id=r.folder_id,
             role=rights.role,
             read_only=not rights.can(Action.EDIT),
+            chat=bool(r.chat_enabled),
             created_at=r.created_at,
             updated_at=r.updated_at,
         )
@@ -136,7 +139,8 @@ async def get_pad(pad_id: str, who: Caller, services: ServicesDep) -> PadOut:
 
 @router.patch("/{pad_id}")
 async def update_pad(pad_id: str, body: PadPatch, who: Caller, services: ServicesDep) -> PadOut:
-    """Rename, change visibility or password, move to a folder; open sockets follow at once."""
+    """Rename, change visibility or password, move to a folder, turn the chat off or on; open
+    sockets follow at once."""
     sent = body.model_fields_set
     record = await services.pads.update(
         who,
@@ -145,6 +149,7 @@ async def update_pad(pad_id: str, body: PadPatch, who: Caller, services: Service
         visibility=body.visibility,
         password=body.password,
         folder_id=body.folder_id if "folder_id" in sent else False,
+        chat=body.chat,
     )
     _, rights = await services.pads.view(who, record.id)
     return PadOut.of(record, rights)

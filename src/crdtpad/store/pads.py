@@ -6,7 +6,7 @@ import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from crdtpad.db import transaction
 from crdtpad.errors import PadCorrupt
@@ -30,6 +30,14 @@ class PadRecord:
     created_at: int
     updated_at: int
     deleted_at: int | None
+    chat_enabled: bool = True
+
+
+def pad_record(row: Sequence[Any]) -> PadRecord:
+    """A PadRecord from a row of ``_PAD_COLUMNS`` then ``chat_enabled``."""
+    return PadRecord(
+        str(row[0]), str(row[1]), str(row[2]), row[3], row[4], int(row[5]), int(row[6]), row[7], bool(row[8])
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,7 @@ class StoredDoc:
     snapshot: bytes | None
     upto_seq: int
     updates: tuple[tuple[int, bytes], ...]
+    chat_enabled: bool = True  # the pad's chat takes messages (pads.chat_enabled)
 
     @property
     def last_seq(self) -> int:
@@ -148,8 +157,8 @@ class SqlitePadStore(SqliteStore):
 
     async def get_pad(self, pad_id: str) -> PadRecord | None:
         """The pad record, tombstones included."""
-        row = await self._fetchone(f"SELECT {_PAD_COLUMNS} FROM pads WHERE id = ?", (pad_id,))
-        return PadRecord(*row) if row else None
+        row = await self._fetchone(f"SELECT {_PAD_COLUMNS}, chat_enabled FROM pads WHERE id = ?", (pad_id,))
+        return pad_record(row) if row else None
 
     async def ensure_pad(self, pad_id: str, title: str) -> PadRecord:
         """Create a public pad unless a pad (or tombstone) with this id exists; return the record."""
@@ -179,6 +188,8 @@ class SqlitePadStore(SqliteStore):
                     (pad_id, upto),
                 ) as cur:
                     rows = await cur.fetchall()
+                async with self._r.execute("SELECT chat_enabled FROM pads WHERE id = ?", (pad_id,)) as cur:
+                    flags = await cur.fetchone()
             finally:
                 await self._r.execute("COMMIT")
         snapshot: bytes | None = None
@@ -192,7 +203,7 @@ class SqlitePadStore(SqliteStore):
             if zlib.crc32(blob) != crc:
                 raise PadCorrupt(f"Pad {pad_id}: log row seq {seq} fails its checksum.")
             updates.append((int(seq), blob))
-        return StoredDoc(snapshot, upto, tuple(updates))
+        return StoredDoc(snapshot, upto, tuple(updates), chat_enabled=flags is None or bool(flags[0]))
 
     async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None:
         """Append log rows and apply compactions, all in one transaction."""

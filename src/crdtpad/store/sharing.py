@@ -15,7 +15,7 @@ from typing import Any, Literal, cast
 from crdtpad.db import transaction
 from crdtpad.permissions import FolderAcl, Grant, PadAcl, Role
 from crdtpad.store.base import SqliteStore
-from crdtpad.store.pads import PadRecord
+from crdtpad.store.pads import PadRecord, pad_record
 from crdtpad.store.users import USER_COLUMNS, UserRecord, user_record
 
 
@@ -73,7 +73,12 @@ class Stats:
     folders: int
 
 
-_PAD = "p.id, p.title, p.visibility, p.owner_id, p.folder_id, p.created_at, p.updated_at, p.deleted_at"
+_PAD = (
+    "p.id, p.title, p.visibility, p.owner_id, p.folder_id, p.created_at, p.updated_at, p.deleted_at, "
+    "p.chat_enabled"
+)
+
+
 _FOLDER = "id, name, owner_id, archived_at, created_at, updated_at"
 _LINK = "id, pad_id, folder_id, role, created_by, created_at, expires_at"
 _UNSET: Any = object()
@@ -111,7 +116,7 @@ class SqliteSharingStore(SqliteStore):
         row = await self._fetchone(f"SELECT {_PAD} FROM pads p WHERE p.id = ?", (pad_id,))
         if row is None:
             return None
-        record = PadRecord(*row)
+        record = pad_record(row)
         members = await self._fetchall("SELECT user_id, role FROM pad_members WHERE pad_id = ?", (pad_id,))
         folder = await self.folder_acl(record.folder_id) if record.folder_id is not None else None
         visibility = cast(Literal["public", "private", "password"], record.visibility)
@@ -152,6 +157,7 @@ class SqliteSharingStore(SqliteStore):
         visibility: str = _UNSET,
         password_hash: str | None = _UNSET,
         folder_id: str | None = _UNSET,
+        chat_enabled: bool = _UNSET,
     ) -> None:
         """Change a pad's settings; a new password (or none) ends every unlock token of the pad."""
         changes: dict[str, object] = {}
@@ -160,6 +166,7 @@ class SqliteSharingStore(SqliteStore):
             ("visibility", visibility),
             ("password_hash", password_hash),
             ("folder_id", folder_id),
+            ("chat_enabled", _UNSET if chat_enabled is _UNSET else int(chat_enabled)),
         ):
             if value is not _UNSET:
                 changes[column] = value
@@ -194,8 +201,8 @@ class SqliteSharingStore(SqliteStore):
         )
         found = []
         for row in rows:
-            record = PadRecord(*row[:8])
-            pad_role, f_owner, f_archived, f_role = row[8:]
+            record = pad_record(row)
+            pad_role, f_owner, f_archived, f_role = row[9:]
             folder = None
             if record.folder_id is not None:
                 f_members = {user_id: Role(f_role)} if f_role else {}
@@ -212,14 +219,14 @@ class SqliteSharingStore(SqliteStore):
             "ORDER BY p.updated_at DESC, p.id",
             (folder_id,),
         )
-        return [PadRecord(*r) for r in rows]
+        return [pad_record(r) for r in rows]
 
     async def owned_pads(self, user_id: int) -> list[PadRecord]:
         """The live pads the user owns."""
         rows = await self._fetchall(
             f"SELECT {_PAD} FROM pads p WHERE p.owner_id = ? AND p.deleted_at IS NULL", (user_id,)
         )
-        return [PadRecord(*r) for r in rows]
+        return [pad_record(r) for r in rows]
 
     async def hand_over(self, pad_id: str, owner_id: int, now: int) -> None:
         """Give a pad a new owner."""
@@ -426,7 +433,7 @@ class SqliteSharingStore(SqliteStore):
             "ORDER BY p.updated_at DESC, p.id LIMIT ?2 OFFSET ?3",
             (query, limit, offset),
         )
-        return [(PadRecord(*r[:8]), r[8]) for r in rows]
+        return [(pad_record(r), r[9]) for r in rows]
 
     async def set_disabled(self, user_id: int, disabled_at: int | None) -> bool:
         """Disable or enable an account; a disabled one loses its sessions. False if no such user."""

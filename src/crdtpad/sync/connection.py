@@ -39,6 +39,7 @@ class Connection:
         "_tokens",
         "_wake",
         "auth",
+        "author_id",
         "awareness_ids",
         "awareness_introduced",
         "close_code",
@@ -72,6 +73,7 @@ class Connection:
         self._tokens = float(limits.burst)
         self._refilled = time.monotonic()
         self.auth: object = None  # who the client is, for whoever enforces access (access.Guard)
+        self.author_id: str | None = None  # whom its chat messages must name (sync/chat.py)
         self._hold: asyncio.Event | None = None
         self._holds = 0
 

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import pycrdt
 
@@ -35,6 +35,7 @@ from crdtpad.metrics import Metrics
 from crdtpad.store.pads import Append, Compaction, SqlitePadStore, StoredDoc
 from crdtpad.sync import protocol as p
 from crdtpad.sync.awareness import RoomAwareness
+from crdtpad.sync.chat import ChatRules
 from crdtpad.sync.connection import Connection
 from crdtpad.sync.structure import Structure
 from crdtpad.sync.validate import UpdateLimits, validate_update
@@ -66,6 +67,44 @@ class RoomLimits:
     revisions_kept: int = 200
 
 
+class RoomEvents(Protocol):
+    """What rooms tell listeners (webhooks): each call only records the event and returns at once,
+    and never raises."""
+
+    def pad_created(
+        self, pad_id: str, *, owner: str | None = None, title: str | None = None, visibility: str = "public"
+    ) -> None: ...
+
+    def pad_deleted(self, pad_id: str) -> None: ...
+
+    def pad_changed(self, room: Room) -> None: ...
+
+    def joined(self, room: Room, conn: Connection) -> None: ...
+
+    def left(self, room: Room, conn: Connection) -> None: ...
+
+
+class NoEvents:
+    """RoomEvents nobody listens to: the default, for tools and tests that build Rooms."""
+
+    def pad_created(
+        self, pad_id: str, *, owner: str | None = None, title: str | None = None, visibility: str = "public"
+    ) -> None:
+        """Nothing."""
+
+    def pad_deleted(self, pad_id: str) -> None:
+        """Nothing."""
+
+    def pad_changed(self, room: Room) -> None:
+        """Nothing."""
+
+    def joined(self, room: Room, conn: Connection) -> None:
+        """Nothing."""
+
+    def left(self, room: Room, conn: Connection) -> None:
+        """Nothing."""
+
+
 class Room:
     """One loaded pad. All its methods run on the event loop, so no locks are needed."""
 
@@ -80,6 +119,7 @@ class Room:
         "_unsent",
         "applied_seq",
         "awareness",
+        "chat",
         "committed_seq",
         "conns",
         "deleted",
@@ -102,6 +142,7 @@ class Room:
         self.doc: pycrdt.Doc[Any] = pycrdt.Doc()
         self._structure: Structure | None = None
         self.awareness = RoomAwareness(self.limits.max_awareness_bytes)
+        self.chat = ChatRules(self.doc)
         self.conns: set[Connection] = set()
         self.failed = False
         self.deleted = False
@@ -143,6 +184,7 @@ class Room:
                     raise
                 raise PadCorrupt(f"Pad {self.pad_id}: the {what} does not apply: {exc}") from None
         self.applied_seq = self.committed_seq = stored.last_seq
+        self.chat.enabled = stored.chat_enabled
         self.snapshot_seq = stored.upto_seq
         self._log_sizes = [(seq, len(data)) for seq, data in stored.updates]
         self.log_bytes = stored.log_bytes
@@ -193,6 +235,7 @@ class Room:
             raise _RoomFull(f"Pad {self.pad_id} already has {self.limits.max_clients} clients.")
         self.conns.add(conn)
         self.empty_since = None
+        self._rooms.events.joined(self, conn)
         await self.wait_committed(self.applied_seq)
         self.send(conn, p.sync_step1(self.doc.get_state()))
         states = self.awareness.current()
@@ -212,6 +255,7 @@ class Room:
                 self.empty_since = time.monotonic()
             return
         self.conns.discard(conn)
+        self._rooms.events.left(self, conn)
         removed = self.awareness.release(conn)
         if removed:
             self.broadcast(p.awareness_frame(removed))
@@ -292,6 +336,8 @@ class Room:
         admission = self.structure.admit(shape, incremental=incremental)
         self._effective = []  # only what this update's transaction integrates
         rejected: UpdateRejected | None = None
+        if conn is not None:
+            self.chat.watch()  # what it adds to the chat is checked once it is applied
         try:
             self.doc.apply_update(update)
         except (ValueError, RuntimeError) as exc:
@@ -304,6 +350,7 @@ class Room:
             # A Rust panic (PanicException is a BaseException) leaves the Doc in an unknown state.
             self.fail("panic", f"Yrs panicked applying an update: {exc!r}")
             raise UpdateRejected("The update crashed the CRDT engine.", "panic") from None
+        refusal = self.chat.police(conn.author_id) if conn is not None else None
         effective, self._effective = self._effective, []
         if rejected is None:
             self.structure.commit(admission)
@@ -316,6 +363,8 @@ class Room:
         self._rooms.metrics.updates_applied.inc()
         if rejected is not None:
             raise rejected
+        if refusal is not None:
+            raise UpdateRejected(f"Chat message refused: {refusal}.", "chat")
 
     def _persist(self, change: bytes) -> None:
         self.last_edit = time.monotonic()
@@ -339,6 +388,7 @@ class Room:
         if ready:
             merged = ready[0] if len(ready) == 1 else pycrdt.merge_updates(*ready)
             self.broadcast(p.sync_update(merged))
+            self._rooms.events.pad_changed(self)
         self._wake()
 
     def on_compacted(self, upto_seq: int) -> None:
@@ -489,10 +539,17 @@ class BatchWriter:
 class Rooms:
     """Every loaded room; loads pads on demand, unloads idle ones, compacts logs in the background."""
 
-    def __init__(self, store: SqlitePadStore, limits: RoomLimits, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        store: SqlitePadStore,
+        limits: RoomLimits,
+        metrics: Metrics,
+        events: RoomEvents | None = None,
+    ) -> None:
         self.store = store
         self.limits = limits
         self.metrics = metrics
+        self.events: RoomEvents = events if events is not None else NoEvents()
         self.writer = BatchWriter(store, metrics, limits.max_batch_updates)
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
@@ -563,6 +620,8 @@ class Rooms:
             if not self.limits.open_pads:
                 raise PadNotFound(f"No pad has the id {pad_id}.")
             record = await self.store.ensure_pad(pad_id, pad_id)
+            if record.deleted_at is None and record.owner_id is None:
+                self.events.pad_created(pad_id, title=record.title, visibility=record.visibility)
         if record.deleted_at is not None:
             raise PadDeleted(f"Pad {pad_id} was deleted.")
         started = time.perf_counter()
@@ -688,6 +747,7 @@ class Rooms:
                 room._wake()
             await self.writer.settled(pad_id)
             yield
+            self.events.pad_deleted(pad_id)
         finally:
             left = self._deleting[pad_id] - 1
             if left:
