@@ -29,6 +29,7 @@ from crdtpad.errors import (
     PadNotFound,
     PasswordRequired,
 )
+from crdtpad.pad_tokens import PAD_TOKEN_PREFIX, BadPadToken, derive_key, verify
 from crdtpad.permissions import Action, Grant, PadAcl, Rights, pad_rights
 from crdtpad.store.pads import PadRecord
 from crdtpad.store.sharing import SqliteSharingStore
@@ -58,7 +59,11 @@ class Principal:
     @property
     def author_id(self) -> str | None:
         """Who the caller's chat messages must say wrote them (sync/chat.py); None: anonymous."""
-        return f"user:{self.user.username}" if self.user is not None else None
+        if self.user is not None:
+            return f"user:{self.user.username}"
+        if self.grant is not None and self.grant.kind == "app":
+            return f"ext:{self.grant.subject}"
+        return None
 
 
 ANONYMOUS = Principal()
@@ -103,6 +108,7 @@ class Guard:
         self.sharing = sharing
         self.rooms = rooms
         self._clock = clock
+        self.pad_token_key = derive_key(accounts.settings.secret_key())
         # Sockets are found by pad through their rooms, and while they enter, here (a set per
         # loaded pad would cost memory on every idle pad).
         self._entering: set[Connection] = set()
@@ -143,9 +149,31 @@ class Guard:
                     raise NotAuthenticated("The share link or unlock token is unknown, revoked or expired.")
                 if grant.expires_at is not None:
                     expires.append(grant.expires_at)
+            elif token.startswith(PAD_TOKEN_PREFIX):
+                grant = await self._pad_token(token)
+                expires.append(grant.expires_at or 0)
             else:
-                raise NotAuthenticated("The token is not a crdtpad token (cpt_, cpl_ or cpu_).")
+                raise NotAuthenticated("The token is not a crdtpad token (cpt_, cpl_, cpu_ or cps_).")
         return Principal(user, grant, session_id, min(expires) if expires else None)
+
+    async def _pad_token(self, token: str) -> Grant:
+        """The grant of a signed pad token: a valid signature, and a live row matching every claim."""
+        try:
+            claims = verify(self.pad_token_key, token)
+        except BadPadToken as exc:
+            raise NotAuthenticated(f"The signed pad token is not valid: {exc}.") from None
+        row = await self.sharing.pad_token(claims.id)
+        if (
+            row is None
+            or (row.pad_id, row.role.value, row.subject, row.name, row.expires_at)
+            != (claims.pad, claims.role, claims.sub, claims.name, claims.exp)
+        ):
+            raise NotAuthenticated("The signed pad token is unknown.")
+        if row.revoked_at is not None:
+            raise NotAuthenticated("The signed pad token was revoked.")
+        if row.expires_at <= self.now_ms():
+            raise NotAuthenticated("The signed pad token expired.")
+        return Grant("app", row.id, row.role, row.pad_id, None, row.expires_at, row.subject, row.name)
 
     async def pad(self, pad_id: str) -> tuple[PadRecord, PadAcl]:
         """A live pad and its ACL; PadNotFound or PadDeleted otherwise."""

@@ -36,9 +36,11 @@ from crdtpad.errors import (
     TokenNotFound,
     TooManyTokens,
 )
+from crdtpad.pad_tokens import PadClaims
+from crdtpad.pad_tokens import sign as sign_pad_token
 from crdtpad.permissions import Action, FolderAcl, PadAcl, Rights, Role, folder_rights
 from crdtpad.store.pads import PadRecord, RevisionInfo, SqlitePadStore
-from crdtpad.store.sharing import FolderRecord, LinkRecord, MemberRecord, SqliteSharingStore
+from crdtpad.store.sharing import FolderRecord, LinkRecord, MemberRecord, PadTokenRecord, SqliteSharingStore
 from crdtpad.sync.rooms import Room, Rooms
 from crdtpad.transfer import delta as transfer_delta
 from crdtpad.transfer import etherpad as transfer_etherpad
@@ -58,6 +60,7 @@ MIN_PAD_PASSWORD_CHARS = 4
 MAX_PAD_PASSWORD_BYTES = 1024
 EDIT_ATTEMPTS = 5
 MAX_MARKDOWN_BYTES = 512 * 1024
+MAX_LIVE_PAD_TOKENS = 10_000  # per pad: one per user of a big class, with room to spare
 
 
 def new_id() -> str:
@@ -708,6 +711,50 @@ class Pads:
             revoked = await self.sharing.delete_link(kind, target, link_id)
         if not revoked:
             raise TokenNotFound(f"This {kind} has no share link with id {link_id}.")
+
+    # -- signed pad tokens (for apps with their own users) -------------------------------------------
+
+    async def mint_pad_token(
+        self, who: Principal, pad_id: str, role: Role, subject: str, name: str, expires_in_s: int
+    ) -> tuple[PadTokenRecord, str]:
+        """A signed token granting ``role`` on one pad to one of the embedding app's users."""
+        await self.view(who, pad_id, Action.MANAGE)
+        if role is Role.OWNER:
+            raise InvalidValue("A signed pad token grants 'editor' or 'viewer', not 'owner'.")
+        now = self.guard.now_ms()
+        record = await self.sharing.create_pad_token(
+            pad_id,
+            role,
+            subject,
+            name,
+            who.user_id,
+            now,
+            now + expires_in_s * 1000,
+            MAX_LIVE_PAD_TOKENS,
+        )
+        if record is None:
+            raise TooManyTokens(
+                f"Pad {pad_id} already has {MAX_LIVE_PAD_TOKENS} live signed tokens; revoke some first."
+            )
+        claims = PadClaims(
+            record.id, pad_id, "editor" if role is Role.EDITOR else "viewer", subject, name, record.expires_at
+        )
+        return record, sign_pad_token(self.guard.pad_token_key, claims)
+
+    async def pad_tokens(self, who: Principal, pad_id: str) -> list[PadTokenRecord]:
+        """A pad's live signed tokens (managers only; the tokens themselves are not kept)."""
+        await self.view(who, pad_id, Action.MANAGE)
+        return await self.sharing.pad_tokens(pad_id, self.guard.now_ms())
+
+    async def revoke_pad_tokens(self, who: Principal, pad_id: str, token_id: int | None = None) -> int:
+        """Revoke one signed token (by id) or every one of a pad; sockets that came with them close
+        (4401) before this returns. How many were revoked."""
+        await self.view(who, pad_id, Action.MANAGE)
+        async with self.guard.changing(pads=[pad_id]):
+            revoked = await self.sharing.revoke_pad_tokens(pad_id, self.guard.now_ms(), token_id)
+        if token_id is not None and not revoked:
+            raise TokenNotFound(f"Pad {pad_id} has no live signed token with id {token_id}.")
+        return revoked
 
     # -- accounts going away -----------------------------------------------------------------------
 

@@ -71,14 +71,17 @@ class Rights:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What a bearer token that is not an account grants: a share link, or a pad's unlock token."""
+    """What a bearer token that is not an account grants: a share link, a pad's unlock token, or
+    a signed pad token an embedding app minted for one of its users (``subject``, ``name``)."""
 
-    kind: Literal["link", "unlock"]
+    kind: Literal["link", "unlock", "app"]
     id: int
     role: Role
     pad_id: str | None
     folder_id: str | None
     expires_at: int | None  # unix milliseconds
+    subject: str | None = None  # "app": the embedding app's user id
+    name: str | None = None  # "app": that user's display name
 
     def live(self, now_ms: int) -> bool:
         """Whether it has not expired."""
@@ -134,7 +137,7 @@ def pad_rights(user_id: int | None, grant: Grant | None, pad: PadAcl, now_ms: in
             roles.append(Role.OWNER)
         roles.append(pad.members.get(user_id))
     if grant is not None and grant.live(now_ms):
-        if grant.kind == "link" and grant.pad_id == pad.id:
+        if grant.kind in ("link", "app") and grant.pad_id == pad.id:
             roles.append(grant.role)
         elif grant.kind == "unlock" and grant.pad_id == pad.id and pad.visibility == "password":
             roles.append(Role.EDITOR)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crdtpad.api.security import Caller, CurrentUser, client_address
-from crdtpad.api.sharing import Strict, sharing_routes
+from crdtpad.api.sharing import Strict, pad_token_routes, sharing_routes
 from crdtpad.deps import ServicesDep
 from crdtpad.errors import ImportTooLarge, InvalidValue
 from crdtpad.pads import MAX_TITLE_CHARS, content_disposition, format_of
@@ -393,3 +393,4 @@ async def clear_chat(pad_id: str, who: Caller, services: ServicesDep) -> Removed
 
 
 sharing_routes(router, "pad")
+pad_token_routes(router)

@@ -247,7 +247,7 @@ class SqlitePadStore(SqliteStore):
         async with transaction(w):
             await w.execute("DELETE FROM pad_updates WHERE pad_id = ?", (pad_id,))
             await w.execute("DELETE FROM pad_snapshots WHERE pad_id = ?", (pad_id,))
-            for table in ("pad_members", "share_links", "pad_unlocks", "pad_revisions"):
+            for table in ("pad_members", "share_links", "pad_unlocks", "pad_revisions", "pad_tokens"):
                 await w.execute(f"DELETE FROM {table} WHERE pad_id = ?", (pad_id,))
             await w.execute(
                 "UPDATE pads SET deleted_at = ?, title = '', password_hash = NULL, folder_id = NULL "

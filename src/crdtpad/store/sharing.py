@@ -42,6 +42,38 @@ class MemberRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PadTokenRecord:
+    """A signed pad token's row: its claims, and whether it was revoked."""
+
+    id: int
+    pad_id: str
+    role: Role
+    subject: str
+    name: str
+    created_by: int | None
+    created_at: int
+    expires_at: int
+    revoked_at: int | None
+
+
+_PAD_TOKEN = "id, pad_id, role, subject, name, created_by, created_at, expires_at, revoked_at"
+
+
+def _pad_token(row: Sequence[Any]) -> PadTokenRecord:
+    return PadTokenRecord(
+        int(row[0]),
+        str(row[1]),
+        Role(row[2]),
+        str(row[3]),
+        str(row[4]),
+        row[5],
+        int(row[6]),
+        int(row[7]),
+        row[8],
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class LinkRecord:
     """A share link (its token is not stored, only its hash)."""
 
@@ -357,6 +389,70 @@ class SqliteSharingStore(SqliteStore):
             (target,),
         )
         return [_link(r) for r in rows]
+
+    # -- signed pad tokens ------------------------------------------------------------------------
+
+    async def create_pad_token(
+        self,
+        pad_id: str,
+        role: Role,
+        subject: str,
+        name: str,
+        created_by: int | None,
+        now: int,
+        expires_at: int,
+        max_live: int,
+    ) -> PadTokenRecord | None:
+        """Record a new signed pad token (rows that ended a day ago go); None when the pad already
+        has ``max_live`` live ones."""
+        async with self._write_lock:
+            w = self._w
+            async with transaction(w):
+                await w.execute(
+                    "DELETE FROM pad_tokens WHERE pad_id = ? AND coalesce(revoked_at, expires_at) < ?",
+                    (pad_id, now - 86_400_000),
+                )
+                async with w.execute(
+                    "SELECT count(*) FROM pad_tokens "
+                    "WHERE pad_id = ? AND revoked_at IS NULL AND expires_at > ?",
+                    (pad_id, now),
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None and int(row[0]) >= max_live:
+                    return None
+                async with w.execute(
+                    "INSERT INTO pad_tokens "
+                    "(pad_id, role, subject, name, created_by, created_at, expires_at) "
+                    f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_PAD_TOKEN}",
+                    (pad_id, role.value, subject, name, created_by, now, expires_at),
+                ) as cur:
+                    inserted = await cur.fetchone()
+        assert inserted is not None
+        return _pad_token(tuple(inserted))
+
+    async def pad_token(self, token_id: int) -> PadTokenRecord | None:
+        """A signed pad token's row, revoked and expired ones included."""
+        row = await self._fetchone(f"SELECT {_PAD_TOKEN} FROM pad_tokens WHERE id = ?", (token_id,))
+        return _pad_token(row) if row else None
+
+    async def pad_tokens(self, pad_id: str, now: int) -> list[PadTokenRecord]:
+        """A pad's live signed tokens, oldest first."""
+        rows = await self._fetchall(
+            f"SELECT {_PAD_TOKEN} FROM pad_tokens WHERE pad_id = ? AND revoked_at IS NULL AND expires_at > ? "
+            "ORDER BY id",
+            (pad_id, now),
+        )
+        return [_pad_token(r) for r in rows]
+
+    async def revoke_pad_tokens(self, pad_id: str, now: int, token_id: int | None = None) -> int:
+        """Revoke one live signed token of a pad (by id) or all of them; how many."""
+        where = "" if token_id is None else " AND id = ?"
+        args: tuple[object, ...] = (now, pad_id, now) + (() if token_id is None else (token_id,))
+        return await self._write(
+            "UPDATE pad_tokens SET revoked_at = ? WHERE pad_id = ? AND revoked_at IS NULL AND expires_at > ?"
+            + where,
+            args,
+        )
 
     async def delete_link(self, kind: Literal["pad", "folder"], target: str, link_id: int) -> bool:
         """Revoke a share link; False when the pad or folder has no link with this id."""
