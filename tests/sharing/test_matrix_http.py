@@ -307,6 +307,19 @@ async def pad_row(w: World, cells: Cells, actor: str, role: Expected, pad: Pad) 
         want = "editor" if public else "viewer"
         cells.true(f"{label} new link grants viewer", r.is_success and r.json()["role"] == want, r.text)
 
+    r = await call("POST", "/tokens", {"role": "editor", "user_id": "app-user"})
+    if (
+        cells.status(f"{label} POST /pads/{{id}}/tokens", r, expected(role, Action.MANAGE, 201))
+        and r.is_success
+    ):
+        made = r.json()
+        r = await w.call("app", "GET", p, tokens={"app": made["token"]})
+        cells.true(f"{label} signed token opens the pad", r.is_success, r.text)
+    r = await call("GET", "/tokens")
+    cells.status(f"{label} GET /pads/{{id}}/tokens", r, expected(role, Action.MANAGE, 200))
+    r = await call("DELETE", "/tokens")
+    cells.status(f"{label} DELETE /pads/{{id}}/tokens", r, expected(role, Action.MANAGE, 200))
+
     r = await call("DELETE", f"/links/{pad.victim}")
     cells.status(f"{label} DELETE /pads/{{id}}/links/{{link}}", r, expected(role, Action.MANAGE, 204))
     links = {link["id"] for link in await as_owner("GET", "/links")}
