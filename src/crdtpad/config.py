@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
+import json
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -24,6 +25,9 @@ _config_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar(
 )
 SECRET_FILE = "secret_key"
 SECRET_BYTES = 32
+WebhookEvent = Literal["pad.created", "pad.changed", "pad.deleted", "user.joined", "user.left"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = get_args(WebhookEvent)
+MIN_WEBHOOK_SECRET_BYTES = 16
 
 
 class Settings(BaseSettings):
@@ -137,6 +141,55 @@ class Settings(BaseSettings):
         default="", description="The path the app is served under, e.g. /pads (else X-Forwarded-Prefix)."
     )
 
+    # For embedders: webhooks and CORS
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Endpoints (http or https URLs, comma-separated) that receive signed event POSTs.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="The shared secret that signs webhooks (at least 16 bytes)."
+    )
+    webhook_secret_file: Path | None = Field(
+        default=None,
+        validate_default=True,
+        description="A file holding the webhook secret (instead of webhook_secret).",
+    )
+    webhook_events: Annotated[list[WebhookEvent], NoDecode] = Field(
+        default_factory=lambda: list(WEBHOOK_EVENTS),
+        description="Which events are sent (comma-separated): " + ", ".join(WEBHOOK_EVENTS) + ".",
+    )
+    webhook_debounce_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="pad.changed is sent once a pad has been quiet this long after a change.",
+    )
+    webhook_debounce_max_s: float = Field(
+        default=10.0,
+        gt=0,
+        validate_default=True,
+        description="Under continuous editing, pad.changed is still sent this long after the first change.",
+    )
+    webhook_include: Literal["none", "text", "diff"] = Field(
+        default="none",
+        description="What pad.changed carries besides counts: nothing, the pad's whole text, or one "
+        "splice from the text of the pad's previous event.",
+    )
+    webhook_timeout_s: float = Field(default=5.0, gt=0, description="Time allowed for one delivery attempt.")
+    webhook_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="Attempts per event and endpoint before it is given up."
+    )
+    webhook_backoff_s: float = Field(
+        default=1.0, gt=0, description="Wait before the first retry; doubled before each next one."
+    )
+    webhook_queue_size: int = Field(
+        default=1000, ge=1, description="Events waiting per endpoint; past it the oldest is dropped."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (comma-separated, or '*') whose pages may call /api/v1 with a bearer token; "
+        "none: no CORS headers.",
+    )
+
     # Logs
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = Field(
@@ -177,6 +230,61 @@ class Settings(BaseSettings):
                     except ValueError:
                         raise ValueError(f"{entry!r} is not an address, a network or '*'") from None
         return value
+
+    @field_validator("webhook_urls", "webhook_events", "cors_origins", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        """A list from the environment: comma-separated, or a JSON array."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url[:100]!r} is not an http or https URL")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        origins = []
+        for origin in value:
+            if origin != "*":
+                origin = origin.rstrip("/")
+                parts = urlsplit(origin)
+                if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+                    raise ValueError(f"{origin[:100]!r} is not an origin like https://app.example.org or '*'")
+            origins.append(origin)
+        return origins
+
+    @field_validator("webhook_secret_file")
+    @classmethod
+    def _secret(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # Checked here, not on the whole model, so an error never echoes the other settings (the secret).
+        secret = info.data.get("webhook_secret")
+        if secret is not None and value is not None:
+            raise ValueError("give webhook_secret or webhook_secret_file, not both")
+        key = _webhook_key(secret, value)
+        if info.data.get("webhook_urls") and key is None:
+            raise ValueError("webhook_urls needs webhook_secret or webhook_secret_file (the signing secret)")
+        return value
+
+    @field_validator("webhook_debounce_max_s")
+    @classmethod
+    def _debounce_max(cls, value: float, info: ValidationInfo) -> float:
+        if value < info.data.get("webhook_debounce_s", 0):
+            raise ValueError("must be at least webhook_debounce_s")
+        return value
+
+    def webhook_key(self) -> bytes | None:
+        """The webhook signing secret (from the setting or its file, without a final newline)."""
+        return _webhook_key(self.webhook_secret, self.webhook_secret_file)
 
     @field_validator("path_prefix")
     @classmethod
@@ -231,6 +339,23 @@ class Settings(BaseSettings):
     def db_path(self) -> Path:
         """The SQLite database file inside the data directory."""
         return self.data_dir / "crdtpad.sqlite3"
+
+
+def _webhook_key(secret: SecretStr | None, path: Path | None) -> bytes | None:
+    if secret is not None:
+        key = secret.get_secret_value().encode("utf-8")
+        what = "webhook_secret"
+    elif path is not None:
+        try:
+            key = path.read_bytes().rstrip(b"\r\n")
+        except OSError as exc:
+            raise ValueError(f"webhook_secret_file {path} cannot be read: {exc.strerror}") from None
+        what = f"webhook_secret_file {path}"
+    else:
+        return None
+    if len(key) < MIN_WEBHOOK_SECRET_BYTES:
+        raise ValueError(f"{what} must hold at least {MIN_WEBHOOK_SECRET_BYTES} bytes")
+    return key
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
