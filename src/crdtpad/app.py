@@ -28,6 +28,7 @@ from crdtpad.store.users import SqliteUserStore
 from crdtpad.sync.connection import ConnectionLimits
 from crdtpad.sync.rooms import RoomLimits, Rooms
 from crdtpad.sync.validate import UpdateLimits
+from crdtpad.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,11 @@ def create_app(settings: Settings) -> FastAPI:
             users = SqliteUserStore(users_writer, users_reader)
             accounts = Accounts(users, settings)
             sharing = SqliteSharingStore(users_writer, users_reader, share_with=users)
-            async with Rooms(store, room_limits(settings), metrics) as rooms:
+            # Webhooks close after Rooms: the last leaves and changes are still sent.
+            async with (
+                Webhooks(settings, metrics) as webhooks,
+                Rooms(store, room_limits(settings), metrics, webhooks) as rooms,
+            ):
                 guard = Guard(accounts, sharing, rooms)
                 app.state.services = Services(
                     settings=settings,
@@ -81,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
                     sharing=sharing,
                     guard=guard,
                     pads=Pads(settings, store, sharing, rooms, guard, accounts),
+                    webhooks=webhooks,
                 )
                 log.info("crdtpad ready: data in %s", settings.data_dir)
                 yield

@@ -50,6 +50,41 @@ class Metrics:
             "crdtpad_frames_rejected", "Frames refused, by kind of fault.", ["kind"], registry=r
         )
 
+        # Webhooks: counted per endpoint (an event sent to two endpoints counts twice).
+        self.webhooks_queued = Counter(
+            "crdtpad_webhooks_queued", "Webhook events queued for delivery, by event.", ["event"], registry=r
+        )
+        self.webhooks_delivered = Counter(
+            "crdtpad_webhooks_delivered", "Webhook events an endpoint accepted (2xx).", ["event"], registry=r
+        )
+        self.webhooks_failed = Counter(
+            "crdtpad_webhooks_failed",
+            "Webhook events given up: every attempt failed, or the endpoint refused it (4xx).",
+            ["event"],
+            registry=r,
+        )
+        self.webhooks_dropped = Counter(
+            "crdtpad_webhooks_dropped",
+            "Webhook events dropped unsent: the endpoint's queue was full, or the server stopped.",
+            ["event", "reason"],
+            registry=r,
+        )
+        self.webhook_attempts = Counter(
+            "crdtpad_webhook_attempts",
+            "Webhook HTTP attempts, by outcome (2xx, 3xx, 4xx, 5xx, timeout, error).",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_queue = Gauge(
+            "crdtpad_webhook_queue", "Webhook events waiting, all endpoints.", registry=r
+        )
+        self.webhook_seconds = Histogram(
+            "crdtpad_webhook_seconds",
+            "Duration of one webhook attempt.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The exposition text."""
         return generate_latest(self.registry)

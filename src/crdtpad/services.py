@@ -13,6 +13,7 @@ from crdtpad.store.pads import SqlitePadStore
 from crdtpad.store.sharing import SqliteSharingStore
 from crdtpad.sync.connection import ConnectionLimits
 from crdtpad.sync.rooms import Rooms
+from crdtpad.webhooks import Webhooks
 
 
 @dataclass
@@ -28,4 +29,5 @@ class Services:
     sharing: SqliteSharingStore
     guard: Guard
     pads: Pads
+    webhooks: Webhooks
     sockets: set[object] = field(default_factory=set)
