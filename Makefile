@@ -6,6 +6,8 @@ STAMP := $(VENV)/.stamp-install
 JS_STAMP := tests/js/node_modules/.stamp
 WEB_STAMP := src/crdtpad/webapp/.stamp
 WEB_SOURCES := $(wildcard web/*.html web/*.json web/*.ts web/src/* web/public/*)
+EXAMPLES_STAMP := examples/dist/.stamp
+EXAMPLES_SOURCES := $(wildcard examples/*.html examples/*.json examples/*.js examples/src/*)
 CHROMIUM := /usr/bin/chromium
 NGINX := /usr/sbin/nginx
 CADDY := /usr/bin/caddy
@@ -29,6 +31,11 @@ $(WEB_STAMP): $(WEB_SOURCES)
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	touch $@
 
+# examples/: two embedding pages (y-websocket, Hocuspocus), built for the browser tests.
+$(EXAMPLES_STAMP): $(EXAMPLES_SOURCES)
+	cd examples && npm ci --no-audit --no-fund --loglevel=error && npm run build -- --logLevel warn
+	touch $@
+
 # Browser tests drive Debian's Chromium (never a browser Playwright downloads); the proxy tests
 # run the app behind Debian's nginx and Caddy.
 $(CHROMIUM):
@@ -43,7 +50,7 @@ $(CADDY):
 run: $(STAMP) $(WEB_STAMP)
 	$(VENV)/bin/crdtpad serve
 
-test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) $(CHROMIUM) $(NGINX) $(CADDY)
+test: $(STAMP) $(JS_STAMP) $(WEB_STAMP) $(EXAMPLES_STAMP) $(CHROMIUM) $(NGINX) $(CADDY)
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -57,4 +64,5 @@ bench: $(STAMP)
 	CRDTPAD_PYTHON=$(PY) bash benchmarks/run.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tests/js/node_modules benchmarks/node_modules web/node_modules src/crdtpad/webapp
+	rm -rf $(VENV) tests/js/node_modules benchmarks/node_modules web/node_modules src/crdtpad/webapp \
+		examples/node_modules examples/dist
