@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crdtpad.access import Guard
 from crdtpad.accounts import Accounts
@@ -119,7 +120,37 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(web.router)  # last: its /{name} route takes what is left
     app.add_middleware(GZipMiddleware, minimum_size=512, compresslevel=6)
+    if settings.cors_origins:
+        app.add_middleware(ApiCors, origins=settings.cors_origins)
     return app
+
+
+class ApiCors:
+    """CORS for the HTTP API (``/api/...``) only, for the origins in ``CRDTPAD_CORS_ORIGINS``.
+
+    Without credentials: a page elsewhere calls the API with ``Authorization: Bearer`` and any
+    crdtpad token. The session cookie stays the instance's own pages' (its writes are refused
+    from other origins anyway); letting listed sites send it would let them read a signed-in
+    visitor's private pads.
+    """
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Content-Disposition", "Retry-After"],
+            allow_credentials=False,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def create_asgi(settings: Settings) -> tuple[FastAPI, ASGIApp]:
