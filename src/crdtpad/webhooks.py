@@ -256,10 +256,14 @@ class Webhooks:
             principal = auth.principal if isinstance(auth, SocketAuth) else None
             user = principal.user if principal is not None else None
             grant = principal.grant if principal is not None else None
+            app_user = None
+            if grant is not None and grant.kind == "app":  # a signed pad token: the embedding app's user
+                app_user = {"id": grant.subject, "name": grant.name}
             data = {
                 "connection": conn.id,
                 "user": user.username if user is not None else None,
                 "grant": grant.kind if grant is not None else None,
+                "app_user": app_user,
                 "read_only": conn.read_only,
                 "connections": len(room.conns),
             }

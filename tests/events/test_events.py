@@ -60,6 +60,30 @@ async def test_joined_names_the_account_behind_a_token(server: ServerProcess, re
     assert left["data"]["user"] == joined["data"]["user"]
 
 
+async def test_joined_names_the_app_user_of_a_signed_pad_token(
+    server: ServerProcess, receiver: Receiver
+) -> None:
+    owner = account_token(server, "app-" + new_pad_id()[-6:])
+    auth = {"authorization": f"Bearer {owner}"}
+    r = httpx.post(
+        f"{server.url}/api/v1/pads", json={"title": "embedded", "visibility": "private"}, headers=auth
+    )
+    assert r.status_code == 201, r.text
+    pad = r.json()["id"]
+    r = httpx.post(
+        f"{server.url}/api/v1/pads/{pad}/tokens",
+        json={"role": "viewer", "user_id": "u-42", "name": "Grace"},
+        headers=auth,
+    )
+    assert r.status_code == 201, r.text
+    y = await YClient(server.ws_url(pad) + f"?token={r.json()['token']}").connect()
+    joined = await receiver.wait_event(pad, "user.joined")
+    assert joined["data"]["app_user"] == {"id": "u-42", "name": "Grace"}
+    assert joined["data"]["grant"] == "app" and joined["data"]["user"] is None
+    assert joined["data"]["read_only"] is True
+    await y.close()
+
+
 async def test_every_delivery_is_signed_and_a_tampered_one_is_not(
     server: ServerProcess, receiver: Receiver
 ) -> None:
