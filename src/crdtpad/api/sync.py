@@ -89,6 +89,49 @@ def direct_writer(send: Send) -> Callable[[bytes], bool] | None:
     return write_now
 
 
+async def admit(
+    services: Services, scope: Scope, pad_id: str, token: str | None
+) -> tuple[SocketAuth, Rights]:
+    """Who a socket's client is and what they may do on the pad; refuses (4401/4403/4404/4410) otherwise.
+
+    The session cookie counts only when the socket's ``Origin`` is the instance's own (or absent:
+    not a browser); a token (``?token=`` here, in-band on ``/hocuspocus``) works from anywhere.
+    """
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+    session_token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE) or None
+    origin = headers.get("origin")
+    foreign = (
+        session_token is not None and origin is not None and origin != _own_origin(services, scope, headers)
+    )
+    if foreign:
+        session_token = None
+    who = await services.guard.principal(session_token, token)
+    try:
+        _record, acl = await services.guard.pad(pad_id)
+    except PadNotFound:
+        if not services.settings.open_pads:
+            raise
+        services.rooms.release(await services.rooms.open(pad_id))  # creates the public pad
+        _record, acl = await services.guard.pad(pad_id)
+    try:
+        rights = services.guard.check(who, acl, Action.VIEW)
+    except (PadNotFound, NotAuthenticated):
+        if foreign:
+            raise Forbidden(
+                f"The session cookie is not accepted from the origin {(origin or '')[:80]!r}."
+            ) from None
+        raise
+    return SocketAuth(pad_id, session_token, token, who), rights
+
+
+def _own_origin(services: Services, scope: Scope, headers: dict[str, str]) -> str:
+    configured = services.settings.public_origin
+    if configured is not None:
+        return configured
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    return f"{scheme}://{headers.get('host', '')}"
+
+
 class SyncRouter:
     """ASGI middleware: ``/sync/...`` WebSockets are served here, everything else by ``app``."""
 
@@ -186,45 +229,10 @@ class _Socket:
                     await self.sender
 
     async def _admit(self, pad_id: str) -> tuple[SocketAuth, Rights]:
-        """Who connects and what they may do on the pad; refuses (4401/4403/4404/4410) otherwise.
-
-        The session cookie counts only when the socket's ``Origin`` is the instance's own (or
-        absent: not a browser); a ``?token=`` works from anywhere.
-        """
-        services = self.services
-        scope = self.scope
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
-        session_token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE) or None
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        """Who connects (session cookie and/or ``?token=``) and what they may do on the pad."""
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [None])[0] or None
-        origin = headers.get("origin")
-        foreign = session_token is not None and origin is not None and origin != self._own_origin(headers)
-        if foreign:
-            session_token = None
-        who = await services.guard.principal(session_token, token)
-        try:
-            _record, acl = await services.guard.pad(pad_id)
-        except PadNotFound:
-            if not services.settings.open_pads:
-                raise
-            services.rooms.release(await services.rooms.open(pad_id))  # creates the public pad
-            _record, acl = await services.guard.pad(pad_id)
-        try:
-            rights = services.guard.check(who, acl, Action.VIEW)
-        except (PadNotFound, NotAuthenticated):
-            if foreign:
-                raise Forbidden(
-                    f"The session cookie is not accepted from the origin {(origin or '')[:80]!r}."
-                ) from None
-            raise
-        return SocketAuth(pad_id, session_token, token, who), rights
-
-    def _own_origin(self, headers: dict[str, str]) -> str:
-        configured = self.services.settings.public_origin
-        if configured is not None:
-            return configured
-        scheme = "https" if self.scope.get("scheme") == "wss" else "http"
-        return f"{scheme}://{headers.get('host', '')}"
+        return await admit(self.services, self.scope, pad_id, token)
 
     # -- sending: a task only while there is something to send ---------------------------------
 
