@@ -113,15 +113,19 @@ async def test_a_hostile_peer_cannot_inject_markup_or_css(browser: Browser, web:
     await open_pad(b, web, pad_id)
     evil_name = "<img src=x onerror=window.pwned=1>"
     evil_color = "red;background-image:url(http://127.0.0.1:9/leak)"
+    short_evil_color = "x;background:url(//127.1:9/x)"  # within the server's 32 characters for chat
+    # The chat message is well-formed (the server refuses others, see tests/content/test_chat.py):
+    # its name, colour and text are what the page must render harmlessly.
     await b.evaluate(
-        """([name, color]) => {
+        """([name, color, chatColor]) => {
             const { sync } = window.crdtpad
             sync.provider.awareness.setLocalStateField('user', { name, color })
             sync.doc.getMap('authors').set(String(sync.doc.clientID), { name, color })
-            sync.doc.getArray('chat').push([{ author: name, color, text: name, at: 0 }, null, 42])
+            const message = { id: 'evil', author_id: 'anon:evil', author: name, color: chatColor }
+            sync.doc.getArray('chat').push([{ ...message, text: name, at: 0 }])
             window.crdtpad.quill.insertText(0, 'typed by b ', 'user')
         }""",
-        [evil_name, evil_color],
+        [evil_name, evil_color, short_evil_color],
     )
     await expect(a.locator("#users li", has_text=evil_name)).to_have_count(1)
     await expect(a.locator("#chat li", has_text=evil_name)).to_have_count(1)
