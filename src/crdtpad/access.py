@@ -163,11 +163,8 @@ class Guard:
         except BadPadToken as exc:
             raise NotAuthenticated(f"The signed pad token is not valid: {exc}.") from None
         row = await self.sharing.pad_token(claims.id)
-        if (
-            row is None
-            or (row.pad_id, row.role.value, row.subject, row.name, row.expires_at)
-            != (claims.pad, claims.role, claims.sub, claims.name, claims.exp)
-        ):
+        claimed = (claims.pad, claims.role, claims.sub, claims.name, claims.exp)
+        if row is None or (row.pad_id, row.role.value, row.subject, row.name, row.expires_at) != claimed:
             raise NotAuthenticated("The signed pad token is unknown.")
         if row.revoked_at is not None:
             raise NotAuthenticated("The signed pad token was revoked.")

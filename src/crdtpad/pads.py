@@ -156,9 +156,9 @@ class Pads:
             folder_id=folder_id,
             password_hash=password_hash,
         )
-        log.info(
-            "Pad %s created (%s) by %s", record.id, visibility, who.user.username if who.user else "anonymous"
-        )
+        owner = who.user.username if who.user else None
+        log.info("Pad %s created (%s) by %s", record.id, visibility, owner or "anonymous")
+        self.rooms.events.pad_created(record.id, owner=owner, title=record.title, visibility=visibility)
         return record
 
     async def view(

@@ -165,7 +165,6 @@ async def test_deleting_a_pad_announces_it_after_its_clients_leave(
     await receiver.wait_event(pad, "user.left")
 
 
-@pytest.mark.xfail(strict=True, reason="needs Pads.create to call rooms.events.pad_created (pads.py)")
 async def test_creating_a_pad_over_http_announces_it(server: ServerProcess, receiver: Receiver) -> None:
     token = account_token(server, "mk-" + new_pad_id()[-6:])
     r = httpx.post(
