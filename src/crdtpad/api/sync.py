@@ -133,15 +133,23 @@ def _own_origin(services: Services, scope: Scope, headers: dict[str, str]) -> st
 
 
 class SyncRouter:
-    """ASGI middleware: ``/sync/...`` WebSockets are served here, everything else by ``app``."""
+    """ASGI middleware: ``/sync/...`` and ``/hocuspocus`` WebSockets are served here, everything
+    else by ``app``."""
 
     def __init__(self, app: ASGIApp, services: Any) -> None:
+        # Imported here: the Hocuspocus transport builds on this module's admit() and writers.
+        from crdtpad.api.hocuspocus import PATHS, HocuspocusSocket
+
         self.app = app
         self._services = services  # a callable returning Services once the lifespan opened them
+        self._hocuspocus_paths = PATHS
+        self._hocuspocus = HocuspocusSocket
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"].startswith(PREFIX):
             await _Socket(self._services(), scope, receive, send).serve()
+        elif scope["type"] == "websocket" and scope["path"] in self._hocuspocus_paths:
+            await self._hocuspocus(self._services(), scope, receive, send).serve()
         else:
             await self.app(scope, receive, send)
 
