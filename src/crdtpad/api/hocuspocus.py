@@ -245,7 +245,12 @@ class HocuspocusSocket:
         """Run ``job(*args)`` in the socket's task group (it ends with the socket)."""
         if self.group is None:
             return None
-        task = self.group.create_task(self._guarded(job, *args))
+        coro = self._guarded(job, *args)
+        try:
+            task = self.group.create_task(coro)
+        except RuntimeError:  # the group is shutting down: the socket is going anyway
+            coro.close()
+            return None
         self.children.add(task)
         task.add_done_callback(self.children.discard)
         return task
