@@ -91,10 +91,11 @@ class HocuspocusNode:
         own: bool = False,
         synced: bool = True,
         name: str | None = None,
+        force_sync_ms: int | None = None,
     ) -> None:
         """Attach a provider for ``pad`` (or, with ``name``, a session-aware one for the document ``name``,
         known here as ``pad``); wait until it is authenticated and synced."""
-        await self.call("open", pad=pad, token=token, own=own, name=name)
+        await self.call("open", pad=pad, token=token, own=own, name=name, forceSync=force_sync_ms)
         if synced:
             await self.wait("synced", pad)
 
@@ -180,8 +181,9 @@ def update(address: str, data: bytes) -> bytes:
 class RawClient:
     """A WebSocket speaking the dialect byte by byte."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.url = url
+        self.headers = headers or {}
         self.ws: ClientConnection | None = None
         self.received: list[Received] = []
         self.close_code: int | None = None
@@ -189,7 +191,9 @@ class RawClient:
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> RawClient:
-        self.ws = await websockets.connect(self.url, max_size=None, open_timeout=10)
+        self.ws = await websockets.connect(
+            self.url, max_size=None, open_timeout=10, additional_headers=self.headers
+        )
         self._task = asyncio.get_running_loop().create_task(self._read())
         return self
 

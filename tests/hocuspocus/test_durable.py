@@ -59,3 +59,15 @@ async def test_acknowledged_edits_survive_sigkill(own_server: ServerProcess) -> 
     own_server.start()
     assert own_server.text(pads[0]) == "".join(f"{i}," for i in range(0, 40, 2))
     assert own_server.text(pads[1]) == "".join(f"{i}," for i in range(1, 40, 2))
+
+
+async def test_sigterm_closes_hocuspocus_sockets_1001_and_exits_0(own_server: ServerProcess) -> None:
+    pad = "t-" + uuid.uuid4().hex[:10]
+    async with HocuspocusNode(hp_url(own_server)) as hp:
+        await hp.open(pad)
+        await hp.insert(pad, "kept")
+        await hp.wait_saved(pad)
+        assert own_server.terminate() == 0
+        assert (await hp.wait("socket-close"))["code"] == 1001
+    own_server.start()
+    assert own_server.text(pad) == "kept"

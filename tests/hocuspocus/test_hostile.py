@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from crdtpad.sync import protocol as p
@@ -26,7 +29,6 @@ PREAUTH_MESSAGES = 50
 PREAUTH_BYTES = 64 * 1024
 PENDING_PADS = 5
 PADS_PER_SOCKET = 8
-PING_IDLE_S = 1.0
 CLIENTS_PER_ROOM = 3
 
 SYNC, AWARENESS, AUTH, CLOSE, SYNC_STATUS = 0, 1, 2, 7, 8
@@ -41,12 +43,13 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         CRDTPAD_RATE_MESSAGES_PER_S="50",
         CRDTPAD_RATE_BURST="100",
         CRDTPAD_MAX_CLIENTS_PER_ROOM=str(CLIENTS_PER_ROOM),
+        CRDTPAD_SEND_QUEUE_MESSAGES="64",
+        CRDTPAD_SEND_QUEUE_BYTES=str(1024 * 1024),
         CRDTPAD_HOCUSPOCUS_AUTH_TIMEOUT_S=str(AUTH_TIMEOUT_S),
         CRDTPAD_HOCUSPOCUS_PREAUTH_MESSAGES=str(PREAUTH_MESSAGES),
         CRDTPAD_HOCUSPOCUS_PREAUTH_BYTES=str(PREAUTH_BYTES),
         CRDTPAD_HOCUSPOCUS_PENDING_PADS=str(PENDING_PADS),
         CRDTPAD_HOCUSPOCUS_PADS_PER_SOCKET=str(PADS_PER_SOCKET),
-        CRDTPAD_HOCUSPOCUS_PING_IDLE_S=str(PING_IDLE_S),
     )
     server.start()
     yield server
@@ -234,20 +237,6 @@ async def test_an_invalid_pad_id_or_one_pad_too_many_is_refused_and_the_socket_s
         assert raw.close_code is None
 
 
-async def test_idle_4x_providers_get_pings_and_pongs_are_answered(strict: ServerProcess) -> None:
-    x, y = pad(), pad()
-    async with bystanders(strict), RawClient(hp_url(strict)) as v4, RawClient(hp_url(strict)) as v3:
-        await v4.send(auth(x, version="4.8.0"))
-        await v3.send(auth(y, version=None))  # no version: an older provider, which has no Ping
-        await v4.wait(None, 9, timeout=PING_IDLE_S + 3)
-        await v4.send(b"\x0a")  # its Pong
-        await v3.send(b"\x09")  # a Ping of the client's own is answered
-        await v3.wait(None, 10)
-        await asyncio.sleep(PING_IDLE_S)
-        assert not v3.of(None, 9)
-        assert v4.close_code is None and v3.close_code is None
-
-
 async def test_a_viewer_cannot_write_through_a_sync_step2(strict: ServerProcess) -> None:
     async with bystanders(strict), person(strict) as owner:
         private = await owner.pad("private")
@@ -282,3 +271,63 @@ async def test_a_full_room_refuses_the_pad_and_the_socket_stays(strict: ServerPr
         assert refused.string(skip=1) == f"1013: Pad {full} already has {CLIENTS_PER_ROOM} clients."
         await raw.wait(other, SYNC)
         assert raw.close_code is None and not raw.of(full, CLOSE)
+
+
+async def test_a_socket_that_stops_reading_is_closed_1013_and_leaves(strict: ServerProcess) -> None:
+    x = pad()
+    async with bystanders(strict):
+        baseline = _metric(strict, "crdtpad_connections_open")
+        closed_before = _metric(strict, "crdtpad_closes_total", 'code="1013"')
+        sleeper = _socket_that_never_reads(strict.port, auth(x))
+        writer = await YClient(strict.ws_url(x)).connect()
+        try:
+            await wait_for(
+                lambda: _metric(strict, "crdtpad_connections_open") == baseline + 2,
+                what="the sleeper to join",
+            )
+            for i in range(90):  # 9 MB: more than the kernel buffers and the 1 MiB send queue
+                writer.type(f"{i:04d}" + "x" * 100_000)
+                await asyncio.sleep(0.02)
+                if _metric(strict, "crdtpad_closes_total", 'code="1013"') > closed_before:
+                    break
+            await wait_for(
+                lambda: _metric(strict, "crdtpad_closes_total", 'code="1013"') > closed_before,
+                timeout=20,
+                what="the sleeper to be closed",
+            )
+            # It does not read our close frame either: within the close timeout it leaves the room.
+            await wait_for(
+                lambda: _metric(strict, "crdtpad_connections_open") == baseline + 1,
+                timeout=15,
+                what="it to leave",
+            )
+            assert writer.close_code is None
+        finally:
+            await writer.close()
+            sleeper.close()
+
+
+def _metric(server: ServerProcess, name: str, label: str = "") -> float:
+    total = 0.0
+    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
+        if line.startswith(name) and label in line and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _socket_that_never_reads(port: int, first: bytes) -> socket.socket:
+    """A WebSocket to /hocuspocus that sends one frame and then never reads again."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(
+        b"GET /hocuspocus HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += s.recv(1)
+    assert answer.startswith(b"HTTP/1.1 101"), answer
+    mask = os.urandom(4)
+    assert len(first) < 126
+    s.sendall(bytes((0x82, 0x80 | len(first))) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(first)))
+    return s

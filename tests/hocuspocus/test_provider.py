@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import httpx
 import pytest
 
-from tests.hocuspocus.clients import HocuspocusNode, Person, hp_url, person
+from tests.hocuspocus.clients import PASSWORD, HocuspocusNode, Person, RawClient, auth, hp_url, person
 from tests.support import NodeClient, ServerProcess, YClient, wait_for
 
 pytestmark = [pytest.mark.node, pytest.mark.usefixtures("hocuspocus_provider")]
@@ -103,6 +104,38 @@ async def test_session_aware_providers_share_one_document_on_one_socket(hp_serve
         await hp.wait_saved("right")
         assert hp_server.text(pad) == "left right"
         assert (await hp.call("sockets"))["opened"] == 1
+
+
+async def test_offline_edits_come_in_when_the_shared_socket_reconnects(hp_server: ServerProcess) -> None:
+    a, b = pad_id(), pad_id()
+    async with HocuspocusNode(hp_url(hp_server)) as hp:
+        await hp.open(a)
+        await hp.open(b)
+        await hp.insert(a, "online ")
+        await hp.wait_saved(a)
+        await hp.call("disconnect")
+        await hp.wait("socket-close")
+        await hp.insert(a, "offline a")
+        await hp.insert(b, "offline b")
+        assert hp_server.text(a) == "online "
+        mark = len(hp.events)
+        await hp.call("connect")
+        await hp.wait("synced", a, after=mark)
+        await hp.wait_saved(a)
+        await hp.wait_saved(b)
+        assert (hp_server.text(a), hp_server.text(b)) == ("online offline a", "offline b")
+
+
+async def test_forced_resyncs_are_answered_so_nothing_stays_unsynced(hp_server: ServerProcess) -> None:
+    pad = pad_id()
+    async with HocuspocusNode(hp_url(hp_server)) as hp:
+        await hp.open(pad, force_sync_ms=150)  # a SyncStep1 every 150 ms resets the count to 1
+        await hp.insert(pad, "forced")
+        await asyncio.sleep(0.6)
+        await hp.wait_saved(pad)
+        resets = [e for e in hp.seen("unsynced", pad) if e["number"] == 1]
+        assert len(resets) >= 3  # ... and each came back to 0
+        assert hp_server.text(pad) == "forced"
 
 
 async def test_a_viewer_gets_readonly_and_its_edits_are_refused_never_stored_or_relayed(
@@ -244,3 +277,24 @@ async def test_a_detached_provider_leaves_the_room(hp_server: ServerProcess) -> 
             assert (await owner.call("GET", f"/pads/{pad}/stats", 200))["connections"] == 0
             await hp.insert(other, "the socket stays")
             await hp.wait_saved(other)
+
+
+async def test_the_session_cookie_counts_only_from_our_own_origin(hp_server: ServerProcess) -> None:
+    async with person(hp_server, "owner") as owner:
+        pad = await owner.pad("private")
+        async with httpx.AsyncClient(base_url=hp_server.url, timeout=10) as browser:
+            r = await browser.post("/api/v1/auth/login", json={"username": owner.name, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            cookie = f"crdtpad_session={browser.cookies['crdtpad_session']}"
+        own = RawClient(hp_url(hp_server), {"Cookie": cookie, "Origin": hp_server.url})
+        foreign = RawClient(hp_url(hp_server), {"Cookie": cookie, "Origin": "https://evil.example"})
+        async with own, foreign:
+            await own.send(auth(pad))  # the provider's token is empty: the cookie speaks
+            await foreign.send(auth(pad))
+            (admitted,) = await own.wait(pad, 2)
+            (refused,) = await foreign.wait(pad, 2)
+            assert admitted.body[:1] == b"\x02" and admitted.string(skip=1) == "read-write"
+            assert refused.body[:1] == b"\x01"
+            assert refused.string(skip=1) == (
+                "4403: The session cookie is not accepted from the origin 'https://evil.example'."
+            )

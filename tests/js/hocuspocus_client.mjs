@@ -2,7 +2,7 @@
 // Usage: node hocuspocus_client.mjs ws://127.0.0.1:PORT/hocuspocus
 // Pads are opened on one shared HocuspocusProviderWebsocket (multiplexed), or with `own: true` as
 // `new HocuspocusProvider({url, name, token, WebSocketPolyfill})` with a socket of their own.
-// Commands (one JSON object per line, `pad` names the pad): open {pad, token?, own?, name?}, insert {index?, text},
+// Commands (one JSON object per line, `pad` names the pad): open {pad, token?, own?, name?, forceSync?}, insert {index?, text},
 // delete {index, length}, text, state, awareness {state}, peers, stateless {payload}, detach,
 // disconnect, connect, sockets, quit. Every reply and event is one JSON line on stdout; events
 // record what the server sent: authenticated, denied, synced, unsynced, doc-close, sync-status, stateless,
@@ -35,11 +35,12 @@ const socketOptions = { url, WebSocketPolyfill: CountingWebSocket, delay: 200, m
 let shared = null
 const providers = new Map()
 
-function open (pad, token, own, name) {
+function open (pad, token, own, name, forceSync) {
   const doc = new Y.Doc()
   const config = {
     name: name ?? pad,
     sessionAwareness: name !== undefined,
+    forceSyncInterval: forceSync ?? false,
     document: doc,
     token: token ?? '',
     onAuthenticated: ({ scope }) => out({ ev: 'authenticated', pad, scope }),
@@ -74,7 +75,7 @@ rl.on('line', (line) => {
   const p = providers.get(cmd.pad)
   try {
     switch (cmd.op) {
-      case 'open': open(cmd.pad, cmd.token, cmd.own, cmd.name ?? undefined); out({ ev: 'ok', id: cmd.id }); break
+      case 'open': open(cmd.pad, cmd.token, cmd.own, cmd.name ?? undefined, cmd.forceSync); out({ ev: 'ok', id: cmd.id }); break
       case 'insert': p.text.insert(cmd.index ?? p.text.length, cmd.text); out({ ev: 'ok', id: cmd.id }); break
       case 'delete': p.text.delete(cmd.index, cmd.length); out({ ev: 'ok', id: cmd.id }); break
       case 'text': out({ ev: 'text', id: cmd.id, text: p.text.toString() }); break
