@@ -2,18 +2,13 @@ import './register-sw'
 import './style.css'
 import { byId, el } from './dom'
 import './dashboard.css'
-import {
-  ApiError, api, currentUser, recentPads,
-  type Folder, type FolderDetail, type Link, type LinkCreated, type Member, type Pad, type User
-} from './api'
+import { ApiError, api, currentUser, recentPads, type Folder, type FolderDetail, type Pad, type User } from './api'
 import { renderHeader } from './header'
 import { lang, t, translate, type Key } from './i18n'
+import { renderSharing, type Shared } from './share'
 
 // The dashboard (MyPads' job): folders and their pads, my pads, pads shared with me, recently opened,
 // and everything an owner does with them — create, rename, move, archive, delete, members, share links.
-
-type Kind = 'pads' | 'folders'
-type Role = 'owner' | 'editor' | 'viewer'
 
 const $ = byId
 
@@ -177,7 +172,7 @@ function padRow (pad: Pad, shared: boolean): HTMLLIElement {
       queueMicrotask(() => kind === 'rename' ? openRename(value, restoreFocus) : moveForm(main, pad, value, restoreFocus))
     }
     const share = button('pad.share', 'share', describe)
-    share.addEventListener('click', () => openManage('pads', pad, 'share'))
+    share.addEventListener('click', () => openManage({ kind: 'pad', item: pad, folderName: folders.find((f) => f.id === pad.folder_id)?.name }, 'share'))
     const del = button('dash.delete', 'delete', { ...describe, class: 'small danger' })
     del.addEventListener('click', () => {
       if (confirm(t('dash.confirmDelete', { name: padTitle(pad) }))) act(api('DELETE', `/pads/${pad.id}`))
@@ -232,9 +227,9 @@ function folderSection (folder: FolderDetail, shownPads: Pad[]): HTMLElement {
       queueMicrotask(() => openRename(value, restoreFocus))
     }
     const share = button('pad.share', 'share', describe)
-    share.addEventListener('click', () => openManage('folders', folder, 'share'))
+    share.addEventListener('click', () => openManage({ kind: 'folder', item: folder }, 'share'))
     const members = button('share.members', 'members', describe)
-    members.addEventListener('click', () => openManage('folders', folder, 'members'))
+    members.addEventListener('click', () => openManage({ kind: 'folder', item: folder }, 'members'))
     const archive = button(folder.archived ? 'dash.unarchive' : 'dash.archive', 'archive', describe)
     archive.addEventListener('click', () => act(api('PATCH', `/folders/${folder.id}`, { archived: !folder.archived })))
     const del = button('dash.delete', 'delete', { ...describe, class: 'small danger' })
@@ -325,10 +320,10 @@ function moveForm (shown: HTMLElement, pad: Pad, current: string, focus: boolean
 // ---- the sharing dialog (pads and folders) -------------------------------------------------
 
 let dialogChanged = false
-let dialogTarget: { kind: Kind, item: Pad | FolderDetail, focus: 'share' | 'members' } | null = null
+let dialogTarget: { shared: Shared, focus: 'share' | 'members' } | null = null
 
-function openManage (kind: Kind, item: Pad | FolderDetail, focus: 'share' | 'members'): void {
-  dialogTarget = { kind, item, focus }
+function openManage (shared: Shared, focus: 'share' | 'members'): void {
+  dialogTarget = { shared, focus }
   clearErrors()
   fillDialog()
   const dialog = $('manage-dialog') as HTMLDialogElement
@@ -342,197 +337,18 @@ function openManage (kind: Kind, item: Pad | FolderDetail, focus: 'share' | 'mem
 
 function fillDialog (): void {
   if (!dialogTarget) return
-  const { kind, item } = dialogTarget
+  const { shared } = dialogTarget
   const dialog = $('manage-dialog') as HTMLDialogElement
-  dialog.dataset.kind = kind
-  dialog.dataset.id = item.id
-  const body = dialog.querySelector('.body') as HTMLElement
-  body.replaceChildren()
-  if (kind === 'pads') {
-    const pad = item as Pad
-    $('manage-title').textContent = t('dash.managePad', { name: padTitle(pad) })
-    body.append(addressSection(pad), visibilitySection(pad))
-  } else {
-    $('manage-title').textContent = t('dash.manageFolder', { name: (item as FolderDetail).name })
-  }
-  body.append(linksSection(kind, item.id), membersSection(kind, item.id))
-}
-
-function copyRow (input: HTMLInputElement, id: string): HTMLElement {
-  const row = el('div', '', { class: 'row copy-row' })
-  const copy = el('button', t('pad.copyLink'), { type: 'button', id, class: 'small' })
-  copy.addEventListener('click', () => {
-    input.select()
-    void navigator.clipboard?.writeText(input.value).then(() => { copy.textContent = t('pad.copied') }).catch(() => {})
+  dialog.dataset.kind = shared.kind
+  dialog.dataset.id = shared.item.id
+  $('manage-title').textContent = shared.kind === 'pad'
+    ? t('dash.managePad', { name: padTitle(shared.item) })
+    : t('dash.manageFolder', { name: shared.item.name })
+  renderSharing(dialog.querySelector('.body') as HTMLElement, shared, {
+    onError: showError,
+    onStart: clearErrors,
+    onChange: () => { dialogChanged = true }
   })
-  row.append(input, copy)
-  return row
-}
-
-function addressSection (pad: Pad): HTMLElement {
-  const section = el('section', '', { id: 'address-section' })
-  const address = el('input', '', { readonly: '', id: 'pad-address', value: new URL(`p/${pad.id}`, document.baseURI).href, 'aria-label': t('share.address') })
-  section.append(el('h3', t('share.address')), copyRow(address, 'copy-address'))
-  const folder = folders.find((f) => f.id === pad.folder_id)
-  if (folder) section.append(el('p', t('dash.folderAccess', { name: folder.name }), { class: 'muted small' }))
-  return section
-}
-
-function visibilitySection (pad: Pad): HTMLElement {
-  const form = el('form', '', { id: 'visibility-form' })
-  const fieldset = el('fieldset')
-  fieldset.append(el('legend', t('share.visibility')))
-  const passwordLabel = el('label', '', { id: 'visibility-password' })
-  const password = el('input', '', { type: 'password', name: 'password', autocomplete: 'new-password' })
-  passwordLabel.append(el('span', t('dash.password')), password)
-  if (pad.visibility === 'password') passwordLabel.append(el('span', t('dash.passwordKeep'), { class: 'muted small' }))
-  const sync = (): void => {
-    const value = (form.querySelector('input[name=visibility]:checked') as HTMLInputElement | null)?.value
-    passwordLabel.hidden = value !== 'password'
-    password.required = value === 'password' && pad.visibility !== 'password'
-  }
-  for (const [value, key] of [['public', 'share.public'], ['private', 'share.private'], ['password', 'share.passwordVis']] as const) {
-    const label = el('label', '', { class: 'radio' })
-    const radio = el('input', '', { type: 'radio', name: 'visibility', value })
-    radio.checked = pad.visibility === value
-    radio.addEventListener('change', sync)
-    label.append(radio, el('span', t(key)))
-    fieldset.append(label)
-  }
-  const status = el('span', '', { role: 'status', class: 'muted small', id: 'visibility-status' })
-  const row = el('div', '', { class: 'row' })
-  row.append(el('button', t('share.save'), { type: 'submit', class: 'primary small' }), status)
-  fieldset.append(passwordLabel, row)
-  form.append(fieldset)
-  sync()
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault()
-    const visibility = (form.querySelector('input[name=visibility]:checked') as HTMLInputElement).value
-    const change: Record<string, string> = { visibility }
-    if (visibility === 'password' && password.value) change.password = password.value
-    clearErrors()
-    status.textContent = ''
-    api<Pad>('PATCH', `/pads/${pad.id}`, change).then((p) => {
-      pad.visibility = p.visibility
-      dialogChanged = true
-      password.value = ''
-      status.textContent = t('dash.saved')
-      sync()
-    }).catch(showError)
-  })
-  return form
-}
-
-function linksSection (kind: Kind, id: string): HTMLElement {
-  const section = el('section', '', { id: 'links-section' })
-  const list = el('ul', '', { id: 'link-list', class: 'plain' })
-  const form = el('form', '', { id: 'new-link', class: 'row' })
-  const role = el('select', '', { name: 'role', 'aria-label': t('share.role') })
-  role.append(el('option', t('share.editor'), { value: 'editor' }), el('option', t('share.viewer'), { value: 'viewer' }))
-  const expires = el('select', '', { name: 'expires', 'aria-label': t('share.expires') })
-  for (const [value, key] of [['', 'share.never'], ['86400', 'share.day'], ['604800', 'share.week'], ['2592000', 'share.month']] as const) {
-    expires.append(el('option', t(key), { value }))
-  }
-  const roleLabel = el('label')
-  roleLabel.append(el('span', t('share.role')), role)
-  const expiresLabel = el('label')
-  expiresLabel.append(el('span', t('share.expires')), expires)
-  form.append(roleLabel, expiresLabel, el('button', t('share.create'), { type: 'submit', class: 'primary small' }))
-
-  const created = el('div', '', { id: 'new-link-box', class: 'notice' })
-  created.hidden = true
-  const url = el('input', '', { readonly: '', id: 'new-link-url', 'aria-label': t('share.newLink') })
-  created.append(el('p', t('dash.linkOnce'), { class: 'small' }), copyRow(url, 'copy-link'))
-
-  const refresh = (): void => {
-    api<Link[]>('GET', `/${kind}/${id}/links`).then((links) => {
-      list.replaceChildren(...links.map((link) => {
-        const li = el('li', '', { 'data-link-id': String(link.id), 'data-role': link.role })
-        const text = [
-          link.role === 'editor' ? t('share.editor') : t('share.viewer'),
-          t('dash.linkCreated', { date: date(link.created_at) }),
-          link.expires_at ? t('dash.linkExpires', { date: date(link.expires_at) }) : t('dash.linkNoExpiry')
-        ].join(' · ')
-        const revoke = el('button', t('share.revoke'), { type: 'button', 'data-action': 'revoke', class: 'small danger' })
-        revoke.addEventListener('click', () => {
-          clearErrors()
-          api('DELETE', `/${kind}/${id}/links/${link.id}`).then(refresh).catch(showError)
-        })
-        li.append(el('span', text), revoke)
-        return li
-      }))
-      if (links.length === 0) list.append(el('li', t('dash.noLinks'), { class: 'muted' }))
-    }).catch(showError)
-  }
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault()
-    const payload: Record<string, unknown> = { role: role.value }
-    if (expires.value) payload.expires_in = Number(expires.value)
-    clearErrors()
-    api<LinkCreated>('POST', `/${kind}/${id}/links`, payload).then((link) => {
-      url.value = link.url
-      created.hidden = false
-      url.focus()
-      url.select()
-      refresh()
-    }).catch(showError)
-  })
-  section.append(el('h3', t('share.links')),
-    el('p', t(kind === 'pads' ? 'dash.linksHelp' : 'dash.folderLinksHelp'), { class: 'muted small' }),
-    form, created, list)
-  refresh()
-  return section
-}
-
-function membersSection (kind: Kind, id: string): HTMLElement {
-  const section = el('section', '', { id: 'members-section' })
-  const list = el('ul', '', { id: 'member-list', class: 'plain' })
-  const form = el('form', '', { id: 'add-member', class: 'row' })
-  const username = el('input', '', { name: 'username', required: '', autocomplete: 'off', 'aria-label': t('auth.username'), placeholder: t('auth.username') })
-  const roleSelect = (value: Role, label: string, name = 'role'): HTMLSelectElement => {
-    const select = el('select', '', { name, 'aria-label': label })
-    for (const r of ['editor', 'viewer', 'owner'] as const) select.append(el('option', t(`role.${r}`), { value: r }))
-    select.value = value
-    return select
-  }
-  const role = roleSelect('editor', t('share.role'))
-  form.append(username, role, el('button', t('share.addMember'), { type: 'submit', class: 'primary small' }))
-  const put = (name: string, r: string): Promise<unknown> =>
-    api('PUT', `/${kind}/${id}/members/${encodeURIComponent(name)}`, { role: r })
-
-  const refresh = (): void => {
-    api<Member[]>('GET', `/${kind}/${id}/members`).then((members) => {
-      list.replaceChildren(...members.map((m) => {
-        const li = el('li', '', { 'data-member': m.username, 'data-role': m.role })
-        const change = roleSelect(m.role, t('dash.memberRole', { name: m.username }))
-        change.dataset.action = 'role'
-        change.addEventListener('change', () => {
-          clearErrors()
-          put(m.username, change.value).then(refresh).catch((e: unknown) => { showError(e); refresh() })
-        })
-        const remove = el('button', t('share.remove'), { type: 'button', 'data-action': 'remove', class: 'small danger' })
-        remove.addEventListener('click', () => {
-          clearErrors()
-          api('DELETE', `/${kind}/${id}/members/${encodeURIComponent(m.username)}`).then(refresh).catch(showError)
-        })
-        li.append(el('span', m.username, { class: 'member-name' }), change, remove)
-        return li
-      }))
-      if (members.length === 0) list.append(el('li', t('dash.noMembers'), { class: 'muted' }))
-    }).catch(showError)
-  }
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault()
-    const name = username.value.trim()
-    if (!name) return
-    clearErrors()
-    put(name, role.value).then(() => { username.value = ''; refresh() }).catch(showError)
-  })
-  section.append(el('h3', t('share.members')),
-    el('p', t(kind === 'pads' ? 'dash.membersHelp' : 'dash.folderMembersHelp'), { class: 'muted small' }),
-    form, list)
-  refresh()
-  return section
 }
 
 // ---- page ----------------------------------------------------------------------------------

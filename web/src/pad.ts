@@ -16,7 +16,6 @@ import { safeColor } from './color'
 import { renderHeader } from './header'
 import { t, translate, type Key } from './i18n'
 import { PadSync, type Status } from './provider'
-import { openShareDialog } from './share'
 
 Quill.register('modules/cursors', QuillCursors)
 
@@ -224,8 +223,16 @@ async function main (): Promise<void> {
   }
 
   // Share and export.
-  $('share').addEventListener('click', () => openShareDialog(pad, $('share-dialog') as HTMLDialogElement, (e) => alert(t('error.generic', { detail: String(e) }))))
-  $('share-close').addEventListener('click', () => ($('share-dialog') as HTMLDialogElement).close())
+  // The share dialog's code loads on first use: it is not part of the pad page's first load.
+  const shareDialog = $('share-dialog') as HTMLDialogElement
+  const failed = (e: unknown): void => alert(t('error.generic', { detail: String(e) }))
+  $('share').addEventListener('click', () => {
+    import('./share').then(({ renderSharing }) => {
+      renderSharing(shareDialog.querySelector('.body') as HTMLElement, { kind: 'pad', item: pad }, { onError: failed })
+      shareDialog.showModal()
+    }).catch(failed)
+  })
+  $('share-close').addEventListener('click', () => shareDialog.close())
   const download = (name: string, type: string, body: string): void => {
     const a = document.createElement('a')
     a.href = URL.createObjectURL(new Blob([body], { type }))
