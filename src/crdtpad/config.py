@@ -189,6 +189,34 @@ class Settings(BaseSettings):
         description="Origins (comma-separated, or '*') whose pages may call /api/v1 with a bearer token; "
         "none: no CORS headers.",
     )
+    socket_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (comma-separated) whose pages may open the sync sockets, besides the "
+        "instance's own; none: any origin (with a token). Clients that send no Origin are not browsers.",
+    )
+
+    # The Hocuspocus endpoint (/hocuspocus): bounds per socket
+    hocuspocus_auth_timeout_s: float = Field(
+        default=15.0, gt=0, description="A socket must get a first pad admitted this soon, else 4408."
+    )
+    hocuspocus_preauth_messages: int = Field(
+        default=1000, ge=1, description="Frames held for pads not yet admitted, per socket, else 4205."
+    )
+    hocuspocus_preauth_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Their bytes, per socket, else 4205."
+    )
+    hocuspocus_pending_pads: int = Field(
+        default=100, ge=1, description="Pads waiting for admission on one socket, else 4205."
+    )
+    hocuspocus_pads_per_socket: int = Field(
+        default=200, ge=1, description="Pads open on one socket; one more is refused."
+    )
+    hocuspocus_ping_idle_s: float = Field(
+        default=15.0,
+        gt=0,
+        lt=30,
+        description="A Ping after this long without a frame (the 4.x provider reconnects after 30 s).",
+    )
 
     # Logs
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -231,7 +259,7 @@ class Settings(BaseSettings):
                         raise ValueError(f"{entry!r} is not an address, a network or '*'") from None
         return value
 
-    @field_validator("webhook_urls", "webhook_events", "cors_origins", mode="before")
+    @field_validator("webhook_urls", "webhook_events", "cors_origins", "socket_origins", mode="before")
     @classmethod
     def _list(cls, value: Any) -> Any:
         """A list from the environment: comma-separated, or a JSON array."""
@@ -250,7 +278,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{url[:100]!r} is not an http or https URL")
         return value
 
-    @field_validator("cors_origins")
+    @field_validator("cors_origins", "socket_origins")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         origins = []

@@ -234,3 +234,27 @@ async def test_an_expired_token_is_refused_with_its_reason(embed: ServerProcess,
                 break
             await asyncio.sleep(0.2)
         assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+async def test_socket_origins_limit_which_pages_may_connect(tmp_path: Path) -> None:
+    server = ServerProcess(
+        tmp_path / "data", CRDTPAD_OPEN_PADS="true", CRDTPAD_SOCKET_ORIGINS="http://app.example"
+    )
+    server.start()
+    try:
+        url = server.ws_url("origins-pad")
+        for origin, code in (
+            ("http://app.example", None),  # listed
+            (server.url, None),  # the instance's own pages
+            (None, None),  # not a browser: no Origin to judge by
+            ("http://evil.example", 4403),
+        ):
+            y = YClient(url, headers={"Origin": origin} if origin else {})
+            await y.connect(wait_synced=code is None)
+            if code is not None:
+                assert await y.wait_closed() == code and "may not connect" in y.close_reason
+            else:
+                assert y.close_code is None
+            await y.close()
+    finally:
+        server.kill()

@@ -17,9 +17,7 @@ socket's other pads.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
@@ -53,14 +51,6 @@ log = logging.getLogger(__name__)
 
 PATHS = frozenset({"/hocuspocus", "/hocuspocus/"})
 
-# Bounds until config.py carries them as settings (CRDTPAD_HOCUSPOCUS_*; see HocuspocusLimits.of).
-AUTH_TIMEOUT_S = 15.0  # a socket must get a first pad admitted this soon after it opens, else 4408
-PREAUTH_MESSAGES = 1000  # frames held for pads not yet admitted, per socket, else 4205
-PREAUTH_BYTES = 1024 * 1024  # their bytes, per socket, else 4205
-PENDING_PADS = 100  # pads waiting for admission on one socket, else 4205
-PADS_PER_SOCKET = 200  # pads open on one socket; one more is refused (PermissionDenied)
-PING_IDLE_S = 15.0  # a 4.x provider hears a Ping after this long without a frame (it reconnects after 30 s)
-
 ENDED_REMEMBERED = 256  # addresses of pads we ended whose late frames are dropped, not held
 CONTROL_FRAMES = 1024  # our own frames (Pong, PermissionDenied, Close) waiting to be sent
 
@@ -85,30 +75,19 @@ _TYPE_NAMES: dict[type[hp.Frame], str] = {
 
 @dataclass(frozen=True, slots=True)
 class HocuspocusLimits:
-    """Per-socket bounds of the Hocuspocus endpoint."""
+    """Per-socket bounds of the Hocuspocus endpoint (settings ``hocuspocus_*``, see config.py)."""
 
-    auth_timeout_s: float = AUTH_TIMEOUT_S
-    preauth_messages: int = PREAUTH_MESSAGES
-    preauth_bytes: int = PREAUTH_BYTES
-    pending_pads: int = PENDING_PADS
-    pads_per_socket: int = PADS_PER_SOCKET
-    ping_idle_s: float = PING_IDLE_S
+    auth_timeout_s: float
+    preauth_messages: int
+    preauth_bytes: int
+    pending_pads: int
+    pads_per_socket: int
+    ping_idle_s: float
 
     @classmethod
     def of(cls, settings: Settings) -> HocuspocusLimits:
-        """The settings ``hocuspocus_<field>`` once config.py has them; until then the environment's
-        ``CRDTPAD_HOCUSPOCUS_<FIELD>`` (a positive number), else the defaults."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            value = getattr(settings, f"hocuspocus_{f.name}", None)
-            if value is None:
-                raw = os.environ.get(f"CRDTPAD_HOCUSPOCUS_{f.name.upper()}")
-                kind: type[float] | type[int] = float if f.type == "float" else int
-                with contextlib.suppress(ValueError, TypeError):
-                    value = kind(raw) if raw is not None else None
-            if value is not None and value > 0:
-                values[f.name] = value
-        return cls(**values)
+        """The bounds the settings give."""
+        return cls(**{f.name: getattr(settings, f"hocuspocus_{f.name}") for f in fields(cls)})
 
 
 class _TooManyPads(CrdtpadError):

@@ -95,14 +95,17 @@ async def admit(
     """Who a socket's client is and what they may do on the pad; refuses (4401/4403/4404/4410) otherwise.
 
     The session cookie counts only when the socket's ``Origin`` is the instance's own (or absent:
-    not a browser); a token (``?token=`` here, in-band on ``/hocuspocus``) works from anywhere.
+    not a browser); a token (``?token=`` here, in-band on ``/hocuspocus``) works from anywhere,
+    unless ``socket_origins`` lists the other origins whose pages may connect at all.
     """
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
     session_token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE) or None
     origin = headers.get("origin")
-    foreign = (
-        session_token is not None and origin is not None and origin != _own_origin(services, scope, headers)
-    )
+    other_origin = origin is not None and origin != _own_origin(services, scope, headers)
+    allowed = services.settings.socket_origins
+    if other_origin and allowed and "*" not in allowed and origin not in allowed:
+        raise Forbidden(f"Pages from the origin {(origin or '')[:80]!r} may not connect to this instance.")
+    foreign = session_token is not None and other_origin
     if foreign:
         session_token = None
     who = await services.guard.principal(session_token, token)
