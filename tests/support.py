@@ -6,14 +6,15 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pycrdt
@@ -262,31 +263,35 @@ class YClient:
         return str(self.text)
 
 
-class NodeClient:
-    """The stock JS ``WebsocketProvider`` in a Node process, driven line by line."""
+class NodeDriver:
+    """A Node script driven over stdin/stdout: one JSON command per line in (``{"op", "id", ...}``),
+    one JSON reply (with the command's ``id``) or event (``{"ev", ...}``) per line out."""
 
-    def __init__(self, server_url: str, pad_id: str, params: dict[str, str] | None = None) -> None:
-        self.server_url = server_url
-        self.pad_id = pad_id
-        self.params = params or {}
+    def __init__(self, script: str, *argv: str) -> None:
+        self.script = script
+        self.argv = argv
         self.proc: asyncio.subprocess.Process | None = None
         self.events: list[dict[str, Any]] = []
         self._replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._next = 0
         self._reader: asyncio.Task[None] | None = None
 
-    async def start(self) -> NodeClient:
+    async def start(self) -> Self:
         self.proc = await asyncio.create_subprocess_exec(
             "node",
-            str(JS_DIR / "client.mjs"),
-            self.server_url,
-            self.pad_id,
-            json.dumps(self.params),
+            str(JS_DIR / self.script),
+            *self.argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
         self._reader = asyncio.get_running_loop().create_task(self._read())
         return self
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -298,6 +303,7 @@ class NodeClient:
                 fut.set_result(event)
 
     async def call(self, op: str, **args: Any) -> dict[str, Any]:
+        """Send one command; its reply."""
         assert self.proc is not None and self.proc.stdin is not None
         self._next += 1
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
@@ -306,17 +312,23 @@ class NodeClient:
         await self.proc.stdin.drain()
         return await asyncio.wait_for(fut, 10)
 
-    async def text(self) -> str:
-        return str((await self.call("text"))["text"])
+    def _matching(self, ev: str, after: int, match: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.events[after:]
+            if e.get("ev") == ev and all(e.get(k) == v for k, v in match.items())
+        ]
 
-    async def wait_event(self, ev: str, timeout: float = 10.0) -> dict[str, Any]:
+    async def first(self, ev: str, timeout: float = 10.0, after: int = 0, **match: Any) -> dict[str, Any]:
+        """The first event ``ev`` (from event index ``after`` on) whose fields equal ``match``."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for e in self.events:
-                if e.get("ev") == ev:
-                    return e
+        while not (found := self._matching(ev, after, match)):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{self.script}: no {ev!r} event {match or ''}; last: {self.events[-8:]}"
+                )
             await asyncio.sleep(0.02)
-        raise AssertionError(f"node client saw no {ev!r} event: {self.events[-5:]}")
+        return found[0]
 
     async def stop(self) -> None:
         if self.proc is None:
@@ -333,3 +345,80 @@ class NodeClient:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
+
+
+class NodeClient(NodeDriver):
+    """The stock JS ``WebsocketProvider`` in a Node process (tests/js/client.mjs)."""
+
+    def __init__(self, server_url: str, pad_id: str, params: dict[str, str] | None = None) -> None:
+        super().__init__("client.mjs", server_url, pad_id, json.dumps(params or {}))
+        self.pad_id = pad_id
+
+    async def text(self) -> str:
+        return str((await self.call("text"))["text"])
+
+    async def wait_event(self, ev: str, timeout: float = 10.0) -> dict[str, Any]:
+        return await self.first(ev, timeout)
+
+
+# -- accounts --------------------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+class Person:
+    """A registered user with an API token, and an HTTP client speaking for them."""
+
+    def __init__(self, server: ServerProcess, name: str, token: str, user_id: int) -> None:
+        self.server = server
+        self.name = name
+        self.token = token
+        self.id = user_id
+        self.http = httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+
+    def ws(self, pad_id: str, token: str | None = None) -> str:
+        """The pad's /sync URL with this person's token (or ``token``)."""
+        return f"{self.server.ws_url(pad_id)}?token={token or self.token}"
+
+    async def call(self, method: str, path: str, expect: int, **kw: Any) -> Any:
+        r = await self.http.request(method, f"/api/v1{path}", **kw)
+        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+    async def pad(self, visibility: str = "private") -> str:
+        return str(
+            (await self.call("POST", "/pads", 201, json={"title": "t", "visibility": visibility}))["id"]
+        )
+
+    async def link(self, pad: str, role: str) -> tuple[int, str]:
+        made = await self.call("POST", f"/pads/{pad}/links", 201, json={"role": role})
+        return int(made["id"]), str(made["token"])
+
+    async def text(self, pad: str) -> str:
+        return str((await self.call("GET", f"/pads/{pad}/text", 200))["text"])
+
+
+async def register(server: ServerProcess, prefix: str = "u") -> Person:
+    """A new account (a random name starting with ``prefix``) with an API token."""
+    name = f"{prefix}{secrets.token_hex(4)}"
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        r = await c.post("/api/v1/auth/register", json={"username": name, "password": PASSWORD})
+        assert r.status_code == 201, r.text
+        user_id = r.json()["id"]
+        r = await c.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+        csrf = r.json()["csrf_token"]
+        r = await c.post("/api/v1/tokens", json={"name": "t"}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 201, r.text
+    return Person(server, name, r.json()["token"], user_id)
+
+
+@contextlib.asynccontextmanager
+async def person(server: ServerProcess, prefix: str = "u") -> AsyncIterator[Person]:
+    """``register``, closing the person's HTTP client afterwards."""
+    who = await register(server, prefix)
+    try:
+        yield who
+    finally:
+        await who.http.aclose()

@@ -16,8 +16,9 @@ import pycrdt
 import pytest
 
 from crdtpad.pad_tokens import PadClaims, derive_key, sign
-from tests.sharing.test_live import Person, clients, person
-from tests.support import ServerProcess, YClient, wait_for
+from tests.hocuspocus.clients import HocuspocusNode, hp_url
+from tests.sharing.test_live import clients
+from tests.support import NodeClient, Person, ServerProcess, YClient, register, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def embed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 @pytest.fixture
 async def owner(embed: ServerProcess) -> AsyncIterator[Person]:
     """An account of the embedding app (its backend holds this API token)."""
-    who = await person(embed, "app")
+    who = await register(embed, "app")
     try:
         yield who
     finally:
@@ -108,7 +109,7 @@ async def test_an_app_mints_tokens_its_users_edit_and_view_with(embed: ServerPro
         say(a, "user:" + owner.name)  # alice may not post as an account of the instance
         assert await a.wait_closed() == 4400
     # Nobody but a manager mints.
-    stranger = await person(embed, "x")
+    stranger = await register(embed, "x")
     async with stranger.http:
         r = await stranger.http.post(f"/api/v1/pads/{pad}/tokens", json={"role": "editor", "user_id": "z"})
     assert r.status_code == 404
@@ -258,3 +259,38 @@ async def test_socket_origins_limit_which_pages_may_connect(tmp_path: Path) -> N
             await y.close()
     finally:
         server.kill()
+
+
+async def test_both_stock_providers_with_signed_tokens(
+    embed: ServerProcess, owner: Person, node_available: None
+) -> None:
+    """Under Node: the y-websocket provider (?token=) and the Hocuspocus provider (in-band) edit
+    one pad with signed tokens; a viewer token gets readonly; expiry and revocation end each."""
+    pad = await private_pad(owner)
+    js_token = await mint(owner, pad, "editor", "js")
+    hp_token = await mint(owner, pad, "editor", "hp", expires_in=4)
+    viewer = await mint(owner, pad, "viewer", "hpv")
+    js = await NodeClient(f"ws://127.0.0.1:{embed.port}/sync", pad, {"token": str(js_token["token"])}).start()
+    try:
+        async with HocuspocusNode(hp_url(embed)) as hp, HocuspocusNode(hp_url(embed)) as ro:
+            await js.wait_event("synced")
+            await hp.open(pad, str(hp_token["token"]))
+            assert (await hp.wait("authenticated", pad))["scope"] == "read-write"
+            await ro.open(pad, str(viewer["token"]))
+            assert (await ro.wait("authenticated", pad))["scope"] == "readonly"
+            await hp.insert(pad, "from hocuspocus. ")
+            await hp.wait_saved(pad)  # acknowledged: stored
+            await js.call("insert", text="from y-websocket.")
+            await hp.wait_text(pad, "from hocuspocus. from y-websocket.")
+            await ro.wait_text(pad, "from hocuspocus. from y-websocket.")
+            mark = len(ro.events)
+            await ro.insert(pad, "viewer scribble ")
+            assert (await ro.wait("sync-status", pad, after=mark))["ok"] is False  # refused
+            # Expiry ends the Hocuspocus pad (4401); revocation closes the y-websocket socket (4401).
+            assert (await hp.wait("denied", pad, timeout=10))["reason"].startswith("4401: ")
+            await owner.call("DELETE", f"/pads/{pad}/tokens/{js_token['id']}", 204)
+            assert (await js.wait_event("close"))["code"] == 4401
+            assert await owner.text(pad) == "from hocuspocus. from y-websocket."
+            assert not ro.seen("denied")  # the viewer's token is still good
+    finally:
+        await js.stop()

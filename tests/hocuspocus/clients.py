@@ -5,81 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
 from crdtpad.sync import protocol as p
-from tests.support import JS_DIR, ServerProcess
-
-PASSWORD = "correct horse battery"
+from tests.support import NodeDriver, ServerProcess
 
 
 def hp_url(server: ServerProcess) -> str:
     return f"ws://127.0.0.1:{server.port}/hocuspocus"
 
 
-class HocuspocusNode:
+class HocuspocusNode(NodeDriver):
     """Stock ``HocuspocusProvider``s in a Node process (tests/js/hocuspocus_client.mjs); pads opened
     without ``own`` share one ``HocuspocusProviderWebsocket``."""
 
     def __init__(self, url: str) -> None:
+        super().__init__("hocuspocus_client.mjs", url)
         self.url = url
-        self.proc: asyncio.subprocess.Process | None = None
-        self.events: list[dict[str, Any]] = []
-        self._replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._next = 0
-        self._reader: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> HocuspocusNode:
-        self.proc = await asyncio.create_subprocess_exec(
-            "node",
-            str(JS_DIR / "hocuspocus_client.mjs"),
-            self.url,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.call("quit"), 5)
-            try:
-                await asyncio.wait_for(self.proc.wait(), 5)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-
-    async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            event = json.loads(line)
-            self.events.append(event)
-            fut = self._replies.pop(event.get("id", -1), None)
-            if fut is not None and not fut.done():
-                fut.set_result(event)
 
     async def call(self, op: str, **args: Any) -> dict[str, Any]:
-        assert self.proc is not None and self.proc.stdin is not None
-        self._next += 1
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._replies[self._next] = fut
-        self.proc.stdin.write((json.dumps({"op": op, "id": self._next, **args}) + "\n").encode())
-        await self.proc.stdin.drain()
-        reply = await asyncio.wait_for(fut, 10)
+        reply = await super().call(op, **args)
         assert reply["ev"] != "error", reply
         return reply
 
@@ -109,20 +59,13 @@ class HocuspocusNode:
         return await self.call("state", pad=pad)
 
     def seen(self, ev: str, pad: str | None = None) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("ev") == ev and (pad is None or e.get("pad") == pad)]
+        return self._matching(ev, 0, {} if pad is None else {"pad": pad})
 
     async def wait(
         self, ev: str, pad: str | None = None, timeout: float = 10.0, after: int = 0
     ) -> dict[str, Any]:
         """The first ``ev`` event (of ``pad``) at or after event index ``after``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for e in self.events[after:]:
-                if e.get("ev") == ev and (pad is None or e.get("pad") == pad):
-                    return e
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {ev!r} event for {pad!r}; last events: {self.events[-8:]}")
-            await asyncio.sleep(0.02)
+        return await self.first(ev, timeout, after, **({} if pad is None else {"pad": pad}))
 
     async def wait_text(self, pad: str, text: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -248,51 +191,3 @@ class RawClient:
         assert self._task is not None
         await asyncio.wait_for(asyncio.shield(self._task), timeout)
         return self.close_code, self.close_reason
-
-
-# -- accounts ------------------------------------------------------------------------------------
-
-
-class Person:
-    """A registered user with an API token, and an HTTP client speaking for them."""
-
-    def __init__(self, server: ServerProcess, name: str, token: str) -> None:
-        self.name = name
-        self.token = token
-        self.http = httpx.AsyncClient(
-            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-
-    async def call(self, method: str, path: str, expect: int, **kw: Any) -> Any:
-        r = await self.http.request(method, f"/api/v1{path}", **kw)
-        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
-        return r.json() if r.content else None
-
-    async def pad(self, visibility: str = "private") -> str:
-        return str(
-            (await self.call("POST", "/pads", 201, json={"title": "t", "visibility": visibility}))["id"]
-        )
-
-    async def link(self, pad: str, role: str) -> tuple[int, str]:
-        made = await self.call("POST", f"/pads/{pad}/links", 201, json={"role": role})
-        return int(made["id"]), str(made["token"])
-
-    async def text(self, pad: str) -> str:
-        return str((await self.call("GET", f"/pads/{pad}/text", 200))["text"])
-
-
-@contextlib.asynccontextmanager
-async def person(server: ServerProcess, prefix: str = "u") -> Any:
-    name = f"{prefix}{secrets.token_hex(4)}"
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
-        r = await c.post("/api/v1/auth/register", json={"username": name, "password": PASSWORD})
-        assert r.status_code == 201, r.text
-        r = await c.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
-        csrf = r.json()["csrf_token"]
-        r = await c.post("/api/v1/tokens", json={"name": "t"}, headers={"X-CSRF-Token": csrf})
-        assert r.status_code == 201, r.text
-    who = Person(server, name, r.json()["token"])
-    try:
-        yield who
-    finally:
-        await who.http.aclose()

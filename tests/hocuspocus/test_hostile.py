@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from crdtpad.sync import protocol as p
-from tests.hocuspocus.clients import HocuspocusNode, RawClient, auth, frame, hp_url, person, step1, update
-from tests.support import ServerProcess, YClient, wait_for
+from tests.hocuspocus.clients import HocuspocusNode, RawClient, auth, frame, hp_url, step1, update
+from tests.support import ServerProcess, YClient, person, wait_for
 
 pytestmark = [pytest.mark.node, pytest.mark.usefixtures("hocuspocus_provider")]
 

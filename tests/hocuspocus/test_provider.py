@@ -8,8 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.hocuspocus.clients import PASSWORD, HocuspocusNode, Person, RawClient, auth, hp_url, person
-from tests.support import NodeClient, ServerProcess, YClient, wait_for
+from tests.hocuspocus.clients import HocuspocusNode, RawClient, auth, hp_url
+from tests.support import PASSWORD, NodeClient, Person, ServerProcess, YClient, person, wait_for
 
 pytestmark = [pytest.mark.node, pytest.mark.usefixtures("hocuspocus_provider")]
 

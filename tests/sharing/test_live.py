@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.support import NodeClient, ServerProcess, YClient, wait_for
+from tests.support import PASSWORD, NodeClient, Person, ServerProcess, YClient, register, wait_for
 
-PASSWORD = "correct horse battery"
 REVOKED_WITHIN_S = 1.0
 
 
@@ -33,40 +30,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.kill()
-
-
-class Person:
-    """A user with an API token, and an HTTP client speaking for them."""
-
-    def __init__(self, server: ServerProcess, name: str, token: str, user_id: int) -> None:
-        self.server = server
-        self.name = name
-        self.token = token
-        self.id = user_id
-        self.http = httpx.AsyncClient(
-            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-
-    def ws(self, pad_id: str, token: str | None = None) -> str:
-        return f"{self.server.ws_url(pad_id)}?token={token or self.token}"
-
-    async def call(self, method: str, path: str, expect: int, **kw: Any) -> Any:
-        r = await self.http.request(method, f"/api/v1{path}", **kw)
-        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
-        return r.json() if r.content else None
-
-
-async def person(server: ServerProcess, prefix: str) -> Person:
-    name = f"{prefix}{secrets.token_hex(4)}"
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
-        r = await c.post("/api/v1/auth/register", json={"username": name, "password": PASSWORD})
-        assert r.status_code == 201, r.text
-        user_id = r.json()["id"]
-        r = await c.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
-        csrf = r.json()["csrf_token"]
-        r = await c.post("/api/v1/tokens", json={"name": "t"}, headers={"X-CSRF-Token": csrf})
-        assert r.status_code == 201, r.text
-    return Person(server, name, r.json()["token"], user_id)
 
 
 @contextlib.asynccontextmanager
@@ -90,7 +53,7 @@ async def closed_within(y: YClient, seconds: float) -> int | None:
 @pytest.fixture
 async def class_pad(live: ServerProcess) -> AsyncIterator[tuple[Person, Person, str]]:
     """A teacher, a student who edits, and the teacher's private pad."""
-    teacher, student = await person(live, "t"), await person(live, "s")
+    teacher, student = await register(live, "t"), await register(live, "s")
     pad = (await teacher.call("POST", "/pads", 201, json={"title": "essay", "visibility": "private"}))["id"]
     await teacher.call("PUT", f"/pads/{pad}/members/{student.name}", 200, json={"role": "editor"})
     try:
@@ -180,7 +143,7 @@ async def test_narrowing_an_editor_to_viewer_takes_effect_on_the_open_socket(
 
 
 async def test_revoking_a_share_link_closes_its_sockets_4401(live: ServerProcess) -> None:
-    teacher = await person(live, "t")
+    teacher = await register(live, "t")
     pad = (await teacher.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
     link = await teacher.call("POST", f"/pads/{pad}/links", 201, json={"role": "editor"})
     assert link["url"].endswith(f"/p/{pad}#token={link['token']}")
@@ -196,7 +159,7 @@ async def test_revoking_a_share_link_closes_its_sockets_4401(live: ServerProcess
 
 
 async def test_making_a_public_pad_private_closes_anonymous_sockets_4403(live: ServerProcess) -> None:
-    owner = await person(live, "o")
+    owner = await register(live, "o")
     pad = (await owner.call("POST", "/pads", 201, json={"title": "was public"}))["id"]
     anon, mine = YClient(live.ws_url(pad)), YClient(owner.ws(pad))
     async with clients(anon, mine):
@@ -210,7 +173,7 @@ async def test_making_a_public_pad_private_closes_anonymous_sockets_4403(live: S
 
 
 async def test_changing_a_pad_password_closes_unlocked_sockets_4401(live: ServerProcess) -> None:
-    owner = await person(live, "o")
+    owner = await register(live, "o")
     pad = (
         await owner.call("POST", "/pads", 201, json={"visibility": "password", "password": "open sesame"})
     )["id"]
@@ -232,7 +195,7 @@ async def test_changing_a_pad_password_closes_unlocked_sockets_4401(live: Server
 
 
 async def test_logging_out_closes_sockets_opened_with_the_session_4401(live: ServerProcess) -> None:
-    user = await person(live, "u")
+    user = await register(live, "u")
     pad = (await user.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
     async with httpx.AsyncClient(base_url=live.url, timeout=10) as browser:
         r = await browser.post("/api/v1/auth/login", json={"username": user.name, "password": PASSWORD})
@@ -247,7 +210,7 @@ async def test_logging_out_closes_sockets_opened_with_the_session_4401(live: Ser
 
 
 async def test_a_session_cookie_from_another_origin_is_refused_4403(live: ServerProcess) -> None:
-    user = await person(live, "u")
+    user = await register(live, "u")
     private = (await user.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
     public = (await user.call("POST", "/pads", 201, json={}))["id"]
     async with httpx.AsyncClient(base_url=live.url, timeout=10) as browser:
@@ -277,7 +240,7 @@ async def test_deleting_an_account_closes_its_sockets_4401(class_pad: tuple[Pers
 
 
 async def test_removing_a_folder_member_closes_sockets_on_every_pad_in_it(live: ServerProcess) -> None:
-    teacher, student = await person(live, "t"), await person(live, "s")
+    teacher, student = await register(live, "t"), await register(live, "s")
     folder = (await teacher.call("POST", "/folders", 201, json={"name": "5B"}))["id"]
     pads = [
         (await teacher.call("POST", "/pads", 201, json={"visibility": "private", "folder_id": folder}))["id"]
@@ -296,7 +259,7 @@ async def test_removing_a_folder_member_closes_sockets_on_every_pad_in_it(live: 
 
 
 async def test_archiving_a_folder_makes_open_sockets_read_only(live: ServerProcess) -> None:
-    teacher = await person(live, "t")
+    teacher = await register(live, "t")
     folder = (await teacher.call("POST", "/folders", 201, json={"name": "last year"}))["id"]
     pad = (await teacher.call("POST", "/pads", 201, json={"visibility": "private", "folder_id": folder}))[
         "id"
@@ -315,7 +278,7 @@ async def test_archiving_a_folder_makes_open_sockets_read_only(live: ServerProce
 
 
 async def test_an_admin_disabling_a_user_closes_their_sockets(live: ServerProcess) -> None:
-    admin, user = await person(live, "a"), await person(live, "u")
+    admin, user = await register(live, "a"), await register(live, "u")
     make_admin(live, admin)
     pad = (await user.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
     y = YClient(user.ws(pad))
@@ -372,7 +335,7 @@ async def test_a_deleted_pad_stays_deleted_on_an_open_pads_instance(server: Serv
     await y.connect()
     y.type("to be erased")
     await wait_for(y.all_saved, what="the edit stored")
-    admin = await person(server, "a")
+    admin = await register(server, "a")
     make_admin(server, admin)
     await admin.call("DELETE", f"/admin/pads/{pad}", 204)
     assert await closed_within(y, REVOKED_WITHIN_S) == 4410
@@ -421,7 +384,7 @@ async def race_typing_against_removal(teacher: Person, student: Person, warmup: 
 async def test_an_edit_racing_a_revocation_is_applied_before_it_or_not_at_all(live: ServerProcess) -> None:
     """The student types while the teacher removes them. Whatever the server applied, it applied
     before the removal answered: the text never changes after."""
-    teacher, student = await person(live, "t"), await person(live, "s")
+    teacher, student = await register(live, "t"), await register(live, "s")
     for round_ in range(5):
         await race_typing_against_removal(teacher, student, warmup=5 + round_ * 5)
     await teacher.http.aclose()
@@ -430,7 +393,7 @@ async def test_an_edit_racing_a_revocation_is_applied_before_it_or_not_at_all(li
 
 async def test_a_socket_admitted_while_its_access_is_revoked_is_rechecked(live: ServerProcess) -> None:
     """Many connects race one removal: every socket that outlives the removal was re-checked."""
-    teacher, student = await person(live, "t"), await person(live, "s")
+    teacher, student = await register(live, "t"), await register(live, "s")
     pad = (await teacher.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
     await teacher.call("PUT", f"/pads/{pad}/members/{student.name}", 200, json={"role": "editor"})
     ys = [YClient(student.ws(pad)) for _ in range(20)]
@@ -449,7 +412,7 @@ async def test_a_socket_admitted_while_its_access_is_revoked_is_rechecked(live: 
 
 
 async def test_js_provider_with_a_link_token_then_revoked(live: ServerProcess, node_available: None) -> None:
-    teacher = await person(live, "t")
+    teacher = await register(live, "t")
     pad = (await teacher.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
     link = await teacher.call("POST", f"/pads/{pad}/links", 201, json={"role": "editor"})
     node = await NodeClient(f"ws://127.0.0.1:{live.port}/sync", pad, {"token": link["token"]}).start()
@@ -468,7 +431,7 @@ async def test_js_provider_with_a_link_token_then_revoked(live: ServerProcess, n
 
 
 async def test_js_provider_as_viewer_changes_nothing(live: ServerProcess, node_available: None) -> None:
-    teacher = await person(live, "t")
+    teacher = await register(live, "t")
     pad = (await teacher.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
     await teacher.call("PUT", f"/pads/{pad}/text", 200, json={"text": "read me"})
     link = await teacher.call("POST", f"/pads/{pad}/links", 201, json={"role": "viewer"})
@@ -489,7 +452,7 @@ async def test_js_provider_as_viewer_changes_nothing(live: ServerProcess, node_a
 async def test_js_provider_sees_4410_when_the_pad_is_deleted(
     live: ServerProcess, node_available: None
 ) -> None:
-    owner = await person(live, "o")
+    owner = await register(live, "o")
     pad = (await owner.call("POST", "/pads", 201, json={}))["id"]
     node = await NodeClient(f"ws://127.0.0.1:{live.port}/sync", pad).start()
     try:
@@ -519,7 +482,7 @@ async def test_a_session_that_expires_closes_its_socket_4401(tmp_path: Path) -> 
     server = ServerProcess(tmp_path / "data", CRDTPAD_SESSION_TTL_S="2")
     server.start()
     try:
-        user = await person(server, "u")
+        user = await register(server, "u")
         pad = (await user.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as browser:
             await browser.post("/api/v1/auth/login", json={"username": user.name, "password": PASSWORD})
@@ -536,7 +499,7 @@ async def test_a_session_that_expires_closes_its_socket_4401(tmp_path: Path) -> 
 
 
 async def test_a_link_that_expires_closes_its_socket_4401(live: ServerProcess) -> None:
-    owner = await person(live, "o")
+    owner = await register(live, "o")
     pad = (await owner.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
     link = await owner.call("POST", f"/pads/{pad}/links", 201, json={"role": "viewer", "expires_in": 60})
     soon = int(time.time() * 1000) + 1500
