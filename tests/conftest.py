@@ -14,12 +14,8 @@ from tests.support import ServerProcess
 
 
 def _serve(tmp: Path, **env: str) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp / "data", **env)
-    server.start()
-    try:
+    with ServerProcess(tmp / "data", **env) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

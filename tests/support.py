@@ -110,6 +110,13 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs."""
         if self.proc is not None and self.proc.poll() is None:

@@ -18,12 +18,8 @@ OUTPUT = Path(__file__).resolve().parent.parent / "output"
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server for this module's browsers."""
-    server = ServerProcess(tmp_path_factory.mktemp("web") / "data", CRDTPAD_UNLOAD_GRACE_S="1")
-    server.start()
-    try:
+    with ServerProcess(tmp_path_factory.mktemp("web") / "data", CRDTPAD_UNLOAD_GRACE_S="1") as server:
         yield server
-    finally:
-        server.kill()
 
 
 class Screens:

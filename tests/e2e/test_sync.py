@@ -291,9 +291,7 @@ async def test_sigkill_during_compaction_loses_nothing(tmp_path: Path) -> None:
 
 async def test_failed_commit_closes_the_pad_1011_and_reconnect_loses_nothing(tmp_path: Path) -> None:
     """A commit that fails drops the room; clients reconnect and resend what was not stored."""
-    server = ServerProcess(tmp_path / "data", CRDTPAD_SQLITE_BUSY_TIMEOUT_MS="200")
-    server.start()
-    try:
+    with ServerProcess(tmp_path / "data", CRDTPAD_SQLITE_BUSY_TIMEOUT_MS="200") as server:
         pad_id = server.create_pad()
         a = await YClient(server.ws_url(pad_id)).connect()
         b = await YClient(server.ws_url(pad_id)).connect()
@@ -311,8 +309,6 @@ async def test_failed_commit_closes_the_pad_1011_and_reconnect_loses_nothing(tmp
         await a.close()
         assert server.text(pad_id) == "stored. not yet stored."
         assert server.alive()
-    finally:
-        server.kill()
 
 
 async def test_saved_is_learnt_on_reconnect_when_the_echo_was_lost(shared_server: ServerProcess) -> None:
@@ -332,9 +328,9 @@ async def test_saved_is_learnt_on_reconnect_when_the_echo_was_lost(shared_server
 
 async def test_compressed_sockets_converge(tmp_path: Path) -> None:
     """With permessage-deflate negotiated, frames take the encoder's path and still converge."""
-    server = ServerProcess(tmp_path / "data", CRDTPAD_OPEN_PADS="true", CRDTPAD_WS_PER_MESSAGE_DEFLATE="true")
-    server.start()
-    try:
+    with ServerProcess(
+        tmp_path / "data", CRDTPAD_OPEN_PADS="true", CRDTPAD_WS_PER_MESSAGE_DEFLATE="true"
+    ) as server:
         a = await YClient(server.ws_url("deflate")).connect()
         b = await YClient(server.ws_url("deflate")).connect()
         assert a.ws is not None and a.ws.protocol.extensions  # compression really negotiated
@@ -343,5 +339,3 @@ async def test_compressed_sockets_converge(tmp_path: Path) -> None:
         await wait_for(lambda: str(a) == str(b) and "both ways" in str(a) and "compressed" in str(b))
         await a.close()
         await b.close()
-    finally:
-        server.kill()

@@ -23,12 +23,8 @@ from tests.support import NodeClient, Person, ServerProcess, YClient, register, 
 
 @pytest.fixture(scope="module")
 def embed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path_factory.mktemp("embed") / "data", CRDTPAD_UNLOAD_GRACE_S="0.5")
-    server.start()
-    try:
+    with ServerProcess(tmp_path_factory.mktemp("embed") / "data", CRDTPAD_UNLOAD_GRACE_S="0.5") as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

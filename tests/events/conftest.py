@@ -28,12 +28,8 @@ def served(tmp: Path, urls: list[str], **env: str) -> Iterator[ServerProcess]:
         "CRDTPAD_WEBHOOK_TIMEOUT_S": "2",
         **env,
     }
-    server = ServerProcess(tmp / "data", **settings)
-    server.start()
-    try:
+    with ServerProcess(tmp / "data", **settings) as server:
         yield server
-    finally:
-        server.kill()
 
 
 def new_pad_id() -> str:

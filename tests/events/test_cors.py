@@ -78,12 +78,8 @@ def test_only_the_api_has_cors(server: ServerProcess) -> None:
 
 
 def test_no_cors_headers_by_default(tmp_path_factory: pytest.TempPathFactory) -> None:
-    server = ServerProcess(tmp_path_factory.mktemp("nocors") / "data")
-    server.start()
-    try:
+    with ServerProcess(tmp_path_factory.mktemp("nocors") / "data") as server:
         r = preflight(server, APP)
         assert "access-control-allow-origin" not in r.headers
         r = httpx.post(f"{server.url}/api/v1/pads", json={"title": "x"}, headers={"origin": APP}, timeout=10)
         assert r.status_code == 201 and "access-control-allow-origin" not in r.headers
-    finally:
-        server.kill()

@@ -33,9 +33,5 @@ def hp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProces
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A server of the test's own (it kills it, or locks its database)."""
-    server = ServerProcess(tmp_path / "data", CRDTPAD_OPEN_PADS="true", CRDTPAD_UNLOAD_GRACE_S="0.2")
-    server.start()
-    try:
+    with ServerProcess(tmp_path / "data", CRDTPAD_OPEN_PADS="true", CRDTPAD_UNLOAD_GRACE_S="0.2") as server:
         yield server
-    finally:
-        server.kill()

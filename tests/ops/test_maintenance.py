@@ -215,12 +215,8 @@ async def test_backup_while_three_clients_type_keeps_every_stored_edit(tmp_path:
     rr = await restore(restored, result.path)
     assert rr.previous is None and rr.pads == 2
     assert integrity(restored.db_path) == [("ok",)]
-    srv2 = ServerProcess(restored.data_dir)
-    srv2.start()
-    try:
+    with ServerProcess(restored.data_dir) as srv2:
         texts = {pad_id: srv2.text(pad_id) for pad_id in (shared, alone)}
-    finally:
-        srv2.kill()
     missing = {t for t in stored_before if t not in texts[shared] and t not in texts[alone]}
     assert not missing, f"{len(missing)} stored edits missing from the backup, e.g. {sorted(missing)[:5]}"
     # And nothing that was never typed: every token in the backup is in the final texts.
@@ -458,16 +454,12 @@ async def test_stale_listing_then_purge_then_410_after_restart(tmp_path: Path) -
     assert await pad_texts(s) == {i: texts[i] for i in ids[4:]}
     assert integrity(s.db_path) == [("ok",)] and query(s.db_path, "PRAGMA foreign_key_check") == []
 
-    srv = ServerProcess(s.data_dir)
-    srv.start()
-    try:
+    with ServerProcess(s.data_dir) as srv:
         for pad_id in ids[:4]:
             assert httpx.get(f"{srv.url}/api/v1/pads/{pad_id}").status_code == 410
             assert httpx.get(f"{srv.url}/api/v1/pads/{pad_id}/text").status_code == 410
         for pad_id in ids[4:]:
             assert srv.text(pad_id) == texts[pad_id]
-    finally:
-        srv.kill()
     assert await pad_texts(s) == {i: texts[i] for i in ids[4:]}
 
 

@@ -24,12 +24,8 @@ REVOKED_WITHIN_S = 1.0
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server for this module; every test makes its own users and pads."""
-    server = ServerProcess(tmp_path_factory.mktemp("live") / "data", CRDTPAD_UNLOAD_GRACE_S="0.5")
-    server.start()
-    try:
+    with ServerProcess(tmp_path_factory.mktemp("live") / "data", CRDTPAD_UNLOAD_GRACE_S="0.5") as server:
         yield server
-    finally:
-        server.kill()
 
 
 @contextlib.asynccontextmanager
@@ -479,9 +475,7 @@ async def wait_for_text(who: Person, pad: str, expected: str, timeout: float = 1
 
 
 async def test_a_session_that_expires_closes_its_socket_4401(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", CRDTPAD_SESSION_TTL_S="2")
-    server.start()
-    try:
+    with ServerProcess(tmp_path / "data", CRDTPAD_SESSION_TTL_S="2") as server:
         user = await register(server, "u")
         pad = (await user.call("POST", "/pads", 201, json={"visibility": "private"}))["id"]
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as browser:
@@ -494,8 +488,6 @@ async def test_a_session_that_expires_closes_its_socket_4401(tmp_path: Path) -> 
             assert await y.wait_closed(timeout=2 + REVOKED_WITHIN_S) == 4401
             assert time.monotonic() - started >= 1.0  # not before its time
         await user.http.aclose()
-    finally:
-        server.kill()
 
 
 async def test_a_link_that_expires_closes_its_socket_4401(live: ServerProcess) -> None:
