@@ -278,9 +278,11 @@ class Pads:
 
     # -- text --------------------------------------------------------------------------------------
 
-    async def read_text(self, who: Principal, pad_id: str) -> str:
-        """The pad's text as stored."""
+    async def read_text(self, who: Principal, pad_id: str, rev: int | None = None) -> str:
+        """The pad's text as stored, or as it was at revision ``rev``."""
         await self.view(who, pad_id, Action.VIEW)
+        if rev is not None:
+            return str((await self._revision_doc(pad_id, rev)).get(TEXT_FIELD, type=pycrdt.Text))
         room = await self.rooms.open(pad_id)
         try:
             await room.wait_committed(room.applied_seq)

@@ -81,10 +81,17 @@ async def test_viewers_read_history_but_cannot_restore(tmp_path: Path) -> None:
         assert (await api.client.get(f"/api/v1/pads/{pad}/revisions", headers=h)).status_code == 200
         r = await api.client.get(f"/api/v1/pads/{pad}/revisions/{rev}/export/md", headers=h)
         assert r.status_code == 200 and r.text == "x\n"
+        await api.services.pads.write_text(who, pad, "y\n")
+        r = await api.client.get(f"/api/v1/pads/{pad}/text", params={"rev": rev}, headers=h)
+        assert r.status_code == 200 and r.json()["text"] == "x\n"  # Etherpad's getText(padID, rev)
+        assert (await api.client.get(f"/api/v1/pads/{pad}/text", headers=h)).json()["text"] == "y\n"
+        r = await api.client.get(f"/api/v1/pads/{pad}/text", params={"rev": 99}, headers=h)
+        assert r.status_code == 404
         assert (
             await api.client.post(f"/api/v1/pads/{pad}/revisions/{rev}/restore", headers=h)
         ).status_code == 403
         assert (await api.client.get(f"/api/v1/pads/{pad}/revisions")).status_code == 404
+        assert (await api.client.get(f"/api/v1/pads/{pad}/text", params={"rev": rev})).status_code == 404
         assert (
             await api.client.get(f"/api/v1/pads/{pad}/revisions/99/export/md", headers=h)
         ).status_code == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crdtpad.api.security import Caller, CurrentUser, client_address
@@ -169,9 +169,14 @@ async def unlock_pad(pad_id: str, body: UnlockIn, request: Request, services: Se
 
 
 @router.get("/{pad_id}/text")
-async def get_text(pad_id: str, who: Caller, services: ServicesDep) -> PadText:
-    """The pad's text (the ``content`` Y.Text) as stored."""
-    return PadText(id=pad_id, text=await services.pads.read_text(who, pad_id))
+async def get_text(
+    pad_id: str,
+    who: Caller,
+    services: ServicesDep,
+    rev: Annotated[int | None, Query(ge=1, description="a revision number: the text as it was then")] = None,
+) -> PadText:
+    """The pad's text (the ``content`` Y.Text) as stored, or at a revision (Etherpad's getText)."""
+    return PadText(id=pad_id, text=await services.pads.read_text(who, pad_id, rev))
 
 
 @router.put("/{pad_id}/text")
