@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // crdtpad benchmark suite: runs every scenario against crdtpad, Hocuspocus and
-// y-websocket-server side by side, prints a table per scenario and writes results-latest.md.
+// y-websocket-server side by side (and, when asked, crdtpad over its Hocuspocus endpoint),
+// prints a table per scenario and writes results-latest.md.
 // Usage: node benchmarks/bench.mjs [--quick] [options]   (see --help)
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { ServerProcess, SERVER_KINDS, SERVER_INFO, killAllServers, crdtpadPython, REPO_DIR } from './lib/servers.mjs'
+import { ServerProcess, SERVER_KINDS, DEFAULT_SERVERS, SERVER_INFO, killAllServers, crdtpadPython, REPO_DIR } from './lib/servers.mjs'
 import { runFanout } from './lib/fanout.mjs'
 import { runIdlePads, runStoredPads, runColdLoad, runBytes } from './lib/pads.mjs'
 import { scenarioRows, textTable, markdownTable } from './lib/report.mjs'
@@ -20,7 +21,9 @@ const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const HELP = `Usage: bash benchmarks/run.sh [--quick] [options]
 
   --quick                 short windows and smaller data sets (about 4 minutes)
-  --servers=a,b           subset of: ${SERVER_KINDS.join(',')} (default: all)
+  --servers=a,b           any of: ${SERVER_KINDS.join(',')} (default: ${DEFAULT_SERVERS.join(',')});
+                          crdtpad-hp = the crdtpad process, its clients on /hocuspocus with the
+                          Hocuspocus provider (e.g. --servers=crdtpad,crdtpad-hp,hocuspocus)
   --scenarios=a,b         subset of: fanout-2,fanout-20,fanout-100,fanout-250,bytes,idle,stored,cold
                           (or 'fanout' for all four fan-out loads)
   --warmup=S --window=S   fan-out warm-up and measurement window, seconds
@@ -62,7 +65,7 @@ function parseArgs (argv) {
     if (!Number.isFinite(v) || v <= 0) { console.error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: expected a positive number, got ${opts[k]}`); process.exit(2) }
     return v
   }
-  const servers = opts.servers ? opts.servers.split(',') : SERVER_KINDS
+  const servers = opts.servers ? opts.servers.split(',') : DEFAULT_SERVERS
   for (const s of servers) if (!SERVER_KINDS.includes(s)) { console.error(`unknown server ${s}`); process.exit(2) }
   let scenarios = opts.scenarios ? opts.scenarios.split(',') : null
   if (scenarios) scenarios = scenarios.flatMap((s) => (s === 'fanout' ? ['fanout-2', 'fanout-20', 'fanout-100', 'fanout-250'] : [s]))
@@ -242,6 +245,8 @@ function environment () {
 // ---- run ----
 
 const CRASH_RE = /Traceback|Exception|ERROR|Error:|FATAL|panic|Segmentation|Killed/i
+// uvicorn logs ordinary events (start-up, each accepted socket) at INFO under the logger "uvicorn.error".
+const NOT_CRASH_RE = /\b(?:DEBUG|INFO) uvicorn\.error: /
 
 async function runOne (scenario, kind, o, logDir) {
   const server = await ServerProcess.fresh(kind, logDir)
@@ -257,7 +262,7 @@ async function runOne (scenario, kind, o, logDir) {
   } finally {
     const stop = await server.stop({ timeoutMs: 60_000 }).catch((e) => ({ error: String(e) }))
     if (stop?.forced) (result ??= {}).stopForced = true
-    result.logProblems = server.logMatches(CRASH_RE, 8)
+    result.logProblems = server.logMatches(CRASH_RE, 8, NOT_CRASH_RE)
     result.log = server.logPath
     result.seconds = (now() - t0) / 1000
     server.removeData()
@@ -303,7 +308,7 @@ async function main () {
   const verdicts = all.flatMap((a) => a.verdicts)
   console.log('== Targets (ratios to Hocuspocus in this run)')
   for (const v of verdicts) {
-    console.log(`  ${v.verdict.padEnd(4)}  ${v.scenario.padEnd(10)}  ${v.metric}: ${Number.isFinite(v.ratio) ? v.ratio.toFixed(2) : 'n/a'}× (target ≤ ${v.max.toFixed(1)}×)`)
+    console.log(`  ${v.verdict.padEnd(4)}  ${v.scenario.padEnd(10)}  ${v.server.padEnd(10)}  ${v.metric}: ${Number.isFinite(v.ratio) ? v.ratio.toFixed(2) : 'n/a'}× (target ≤ ${v.max.toFixed(1)}×)`)
   }
   console.log(`\ntotal ${Math.round(totalS)} s`)
 
@@ -341,10 +346,14 @@ function markdown (all, verdicts, o, env, totalS) {
   lines.push(`- machine: ${env.host} — 2 shared cores, noisy: read the ratios, not the absolute times`)
   lines.push(`- node ${env.node}; ${env.python}; crdtpad ${env.crdtpadCommit}`)
   lines.push(`- peers: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`)
-  lines.push('- Hocuspocus persists to SQLite (extension-sqlite); y-websocket-server persists to LevelDB (y-leveldb, its YPERSISTENCE option); crdtpad to SQLite', '')
-  lines.push('## Targets (crdtpad / Hocuspocus, same run)', '')
-  lines.push('| scenario | figure | ratio | target | |', '|---|---|---:|---:|---|')
-  for (const v of verdicts) lines.push(`| ${v.scenario} | ${v.metric} | ${Number.isFinite(v.ratio) ? v.ratio.toFixed(2) + '×' : 'n/a'} | ≤ ${v.max.toFixed(1)}× | ${v.verdict} |`)
+  lines.push('- Hocuspocus persists to SQLite (extension-sqlite); y-websocket-server persists to LevelDB (y-leveldb, its YPERSISTENCE option); crdtpad to SQLite')
+  if (o.servers.includes('crdtpad-hp')) {
+    lines.push(`- ${SERVER_INFO['crdtpad-hp'].label} (crdtpad-hp): the same crdtpad process, its clients speaking the Hocuspocus dialect on \`/hocuspocus\` (light clients, and @hocuspocus/provider as the full client)`)
+  }
+  lines.push('')
+  lines.push('## Targets (ratios to Hocuspocus, same run)', '')
+  lines.push('| scenario | server | figure | ratio | target | |', '|---|---|---|---:|---:|---|')
+  for (const v of verdicts) lines.push(`| ${v.scenario} | ${v.server} | ${v.metric} | ${Number.isFinite(v.ratio) ? v.ratio.toFixed(2) + '×' : 'n/a'} | ≤ ${v.max.toFixed(1)}× ${v.vs} | ${v.verdict} |`)
   lines.push('')
   for (const a of all) {
     lines.push(`## ${a.scenario.title} (\`${a.scenario.id}\`)`, '', a.scenario.describe(o), '', markdownTable(a.rows, o.servers), '')

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the crdtpad benchmark suite: crdtpad, Hocuspocus and y-websocket-server side by side.
 #   bash benchmarks/run.sh [--quick] [--help for all options]
+#   bash benchmarks/run.sh --servers=crdtpad,crdtpad-hp,hocuspocus   (crdtpad also via /hocuspocus)
 # Results: printed tables, benchmarks/results-latest.md, raw JSON and server logs in benchmarks/out/.
 set -euo pipefail
 

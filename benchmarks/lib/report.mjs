@@ -1,4 +1,5 @@
-// Tables: one per scenario, a column per server, ratios crdtpad/peer, PASS/MISS against targets.
+// Tables: one per scenario, a column per server, ratios crdtpad/peer (and crdtpad-hp/Hocuspocus),
+// PASS/MISS against targets.
 import { SERVER_INFO } from './servers.mjs'
 
 export function fmt (v, digits) {
@@ -18,43 +19,64 @@ export function fmt (v, digits) {
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : NaN)
 const fmtRatio = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a')
 
+// Ratio columns [server, peer], shown when both ran. crdtpad-hp is compared with Hocuspocus
+// only: same provider, same dialect.
+const RATIOS = [['crdtpad', 'hocuspocus'], ['crdtpad', 'yws'], ['crdtpad-hp', 'hocuspocus']]
+// Servers judged against the targets (each on its ratio to the target's `vs`).
+const JUDGED = ['crdtpad', 'crdtpad-hp']
+
+const short = (k) => SERVER_INFO[k].short
+const ratioColumns = (servers) => RATIOS.filter(([a, b]) => servers.includes(a) && servers.includes(b))
+const judged = (servers) => JUDGED.filter((k) => servers.includes(k))
+
 /**
  * Build the rows of one scenario's table.
  * @param scenario {metrics: [{key, label, digits?, target?: {max, vs: 'hocuspocus'}}]}
- * @param results {crdtpad: {...}|{error}, hocuspocus: ..., yws: ...}
+ * @param results {crdtpad: {...}|{error}, hocuspocus: ..., ...}
+ * @returns {rows, verdicts}: one verdict per target and judged server that ran
  */
 export function scenarioRows (scenario, results, servers) {
   const rows = []
   const verdicts = []
+  const get = (k, key) => (results[k] && !results[k].error ? results[k][key] : undefined)
   for (const m of scenario.metrics) {
-    const vals = servers.map((k) => (results[k] && !results[k].error ? results[k][m.key] : undefined))
-    const get = (k) => (results[k] && !results[k].error ? results[k][m.key] : undefined)
-    const rH = ratio(get('crdtpad'), get('hocuspocus'))
-    const rY = ratio(get('crdtpad'), get('yws'))
-    let verdict = ''
-    if (m.target) {
-      const r = m.target.vs === 'yws' ? rY : rH
-      // Judged on the ratio as printed (2 decimals), so a table never shows "1.00× MISS".
-      verdict = Number.isFinite(r) ? (Math.round(r * 100) / 100 <= m.target.max ? 'PASS' : 'MISS') : 'n/a'
-      verdicts.push({ scenario: scenario.id, metric: m.label, ratio: r, max: m.target.max, verdict })
-    }
+    const vals = servers.map((k) => get(k, m.key))
     const numeric = typeof vals.find((v) => v !== undefined) === 'number'
+    const rowVerdicts = []
+    if (m.target) {
+      for (const k of judged(servers)) {
+        const r = ratio(get(k, m.key), get(m.target.vs, m.key))
+        // Judged on the ratio as printed (2 decimals), so a table never shows "1.00× MISS".
+        const verdict = Number.isFinite(r) ? (Math.round(r * 100) / 100 <= m.target.max ? 'PASS' : 'MISS') : 'n/a'
+        verdicts.push({ scenario: scenario.id, server: short(k), vs: short(m.target.vs), metric: m.label, ratio: r, max: m.target.max, verdict })
+        rowVerdicts.push(verdict)
+      }
+    }
     rows.push({
       label: m.label,
       values: vals.map((v) => fmt(v, m.digits)),
-      rH: numeric && servers.includes('crdtpad') ? fmtRatio(rH) : '',
-      rY: numeric && servers.includes('crdtpad') ? fmtRatio(rY) : '',
-      target: m.target ? `≤ ${m.target.max.toFixed(1)}× ${m.target.vs === 'yws' ? 'y-ws-server' : 'Hocuspocus'}` : '',
-      verdict
+      ratios: ratioColumns(servers).map(([a, b]) => (numeric ? fmtRatio(ratio(get(a, m.key), get(b, m.key))) : '')),
+      target: m.target ? `≤ ${m.target.max.toFixed(1)}× ${short(m.target.vs)}` : '',
+      verdicts: m.target ? rowVerdicts : judged(servers).map(() => '')
     })
   }
   return { rows, verdicts }
 }
 
-const HEAD = (servers) => ['figure', ...servers.map((k) => SERVER_INFO[k].label), 'crdtpad/Hocuspocus', 'crdtpad/y-ws-server', 'target', '']
+// One verdict column per judged server; headed only when there are two.
+const HEAD = (servers) => {
+  const j = judged(servers)
+  return [
+    'figure',
+    ...servers.map((k) => SERVER_INFO[k].label),
+    ...ratioColumns(servers).map(([a, b]) => `${short(a)}/${short(b)}`),
+    'target',
+    ...(j.length > 1 ? j.map((k) => `${short(k)} verdict`) : j.map(() => ''))
+  ]
+}
 
 function cells (row) {
-  return [row.label, ...row.values, row.rH, row.rY, row.target, row.verdict]
+  return [row.label, ...row.values, ...row.ratios, row.target, ...row.verdicts]
 }
 
 export function textTable (rows, servers) {

@@ -1,5 +1,7 @@
-// The three servers under test: how to start each one as a child process group on a free port,
-// wait until it answers, and stop it (SIGTERM, then SIGKILL of the whole group).
+// The servers under test: how to start each one as a child process group on a free port, wait
+// until it answers, and stop it (SIGTERM, then SIGKILL of the whole group). A server kind is a
+// process plus the dialect its clients speak: `crdtpad` and `crdtpad-hp` are the same crdtpad
+// process, reached over /sync (y-websocket dialect) and /hocuspocus (Hocuspocus dialect).
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -12,12 +14,18 @@ import { sleep } from './util.mjs'
 const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const REPO_DIR = path.resolve(BENCH_DIR, '..')
 
-export const SERVER_KINDS = ['crdtpad', 'hocuspocus', 'yws']
+export const SERVER_KINDS = ['crdtpad', 'crdtpad-hp', 'hocuspocus', 'yws']
 
+// What a run without --servers measures. crdtpad-hp is left out to keep the full run near its
+// 13 minutes (it would add about a third); compare it with --servers=crdtpad,crdtpad-hp,hocuspocus.
+export const DEFAULT_SERVERS = ['crdtpad', 'hocuspocus', 'yws']
+
+// label: column heads; short: in ratio heads ("crdtpad-hp/Hocuspocus") and verdict lines.
 export const SERVER_INFO = {
-  crdtpad: { label: 'crdtpad', dialect: 'yws' },
-  hocuspocus: { label: 'Hocuspocus', dialect: 'hocuspocus' },
-  yws: { label: 'y-websocket-server', dialect: 'yws' }
+  crdtpad: { label: 'crdtpad', short: 'crdtpad', dialect: 'yws' },
+  'crdtpad-hp': { label: 'crdtpad /hocuspocus', short: 'crdtpad-hp', dialect: 'hocuspocus' },
+  hocuspocus: { label: 'Hocuspocus', short: 'Hocuspocus', dialect: 'hocuspocus' },
+  yws: { label: 'y-websocket-server', short: 'y-ws-server', dialect: 'yws' }
 }
 
 /** Python used for crdtpad: $CRDTPAD_PYTHON, else the repo's .venv. */
@@ -28,7 +36,7 @@ export function crdtpadPython () {
 
 function commandFor (kind, port, dataDir) {
   const node = process.execPath
-  if (kind === 'crdtpad') {
+  if (kind === 'crdtpad' || kind === 'crdtpad-hp') {
     // The working tree's src/ goes first on the path, so an out-of-date install cannot shadow it.
     const pyPath = [path.join(REPO_DIR, 'src'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter)
     return {
@@ -73,12 +81,15 @@ function httpStatus (port, p, timeoutMs) {
 export function padUrl (kind, port, padId) {
   if (kind === 'crdtpad') return `ws://127.0.0.1:${port}/sync/${padId}`
   if (kind === 'yws') return `ws://127.0.0.1:${port}/${padId}`
-  return `ws://127.0.0.1:${port}/` // Hocuspocus: the pad name travels in every frame
+  // Hocuspocus dialect: the pad name travels in every frame
+  if (kind === 'crdtpad-hp') return `ws://127.0.0.1:${port}/hocuspocus`
+  return `ws://127.0.0.1:${port}/`
 }
 
-/** Server URL handed to the stock provider (WebsocketProvider appends '/' + pad). */
+/** Server URL handed to the stock provider (WebsocketProvider appends '/' + pad; HocuspocusProvider does not). */
 export function providerUrl (kind, port) {
   if (kind === 'crdtpad') return `ws://127.0.0.1:${port}/sync`
+  if (kind === 'crdtpad-hp') return `ws://127.0.0.1:${port}/hocuspocus`
   return `ws://127.0.0.1:${port}`
 }
 
@@ -194,10 +205,10 @@ export class ServerProcess {
     } catch { return '' }
   }
 
-  /** Lines of the current log matching a pattern (errors, tracebacks). */
-  logMatches (re, max = 20) {
+  /** Lines of the current log matching a pattern (errors, tracebacks), unless they match `except`. */
+  logMatches (re, max = 20, except = null) {
     try {
-      return fs.readFileSync(this.logPath, 'utf8').split('\n').filter((l) => re.test(l)).slice(0, max)
+      return fs.readFileSync(this.logPath, 'utf8').split('\n').filter((l) => re.test(l) && !except?.test(l)).slice(0, max)
     } catch { return [] }
   }
 
