@@ -32,10 +32,14 @@ def migrations() -> list[tuple[int, str]]:
 
 async def _connect(path: Path, synchronous: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute(f"PRAGMA synchronous={synchronous}")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    try:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute(f"PRAGMA synchronous={synchronous}")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    except BaseException:  # cancelled or failed half-way: the connection must not leak
+        await conn.close()
+        raise
     return conn
 
 
