@@ -19,7 +19,7 @@ import pytest
 from crdtpad.sync.validate import ItemRef, UpdateLimits, validate_update
 from crdtpad.transfer import ImportRejected, Limits
 from crdtpad.transfer.delta import read_delta
-from crdtpad.transfer.etherpad import PALETTE, import_etherpad
+from crdtpad.transfer.etherpad import MAX_HISTORY, PALETTE, EtherpadRevision, import_etherpad
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LIMITS = Limits()
@@ -405,3 +405,305 @@ def test_pathological_author_interleaving_falls_back_to_one_client(monkeypatch: 
     assert authors(doc) == {}
     shape = validate_update(doc.get_update(), UpdateLimits())
     assert len({s.client for s in shape.structs if isinstance(s, ItemRef) and s.parent != "chat"}) == 1
+
+
+# -- history: key revisions ------------------------------------------------------------------------
+
+T0 = 1_764_400_000_000  # Etherpad's revision n is made at T0 + n minutes in history_file()
+HISTORY_POOL = [
+    ["author", ALICE],  # 0
+    ["author", BOB],  # 1
+    ["bold", "true"],  # 2
+    ["insertorder", "first"],  # 3
+    ["lmkr", "1"],  # 4
+    ["list", "bullet1"],  # 5
+    ["list", "number1"],  # 6
+]
+_NOTES = [("Café notes ", [0]), ("日本", [0, 2]), (" 🎉\n", [0])]
+_BULLETS = [
+    ("*", [1, 3, 4, 5]),
+    ("Buy croissants\n", [1]),
+    ("*", [1, 3, 4, 5]),
+    ("Book the room for Zoë\n", [1]),
+]
+HISTORY_TEXTS: dict[int, list[tuple[str, list[int]]]] = {  # Etherpad revision -> its text; 250 is the head
+    0: [("Welcome to Etherpad!\n", [])],
+    100: [("Café notes ", [0]), ("日本", [0, 2]), ("\n", [0])],
+    200: _NOTES + _BULLETS,
+    250: _NOTES + _BULLETS + [("*", [0, 3, 4, 6]), ("Draft agenda ✉️\n", [0])],
+}
+HISTORY_DELTAS: dict[int, list[tuple[str, dict[str, Any]]]] = {
+    0: [("Welcome to Etherpad!\n", {})],
+    100: [("Café notes ", {}), ("日本", {"bold": True}), ("\n", {})],
+    200: [
+        ("Café notes ", {}),
+        ("日本", {"bold": True}),
+        (" 🎉\nBuy croissants", {}),
+        ("\n", {"list": "bullet"}),
+        ("Book the room for Zoë", {}),
+        ("\n", {"list": "bullet"}),
+    ],
+}
+HISTORY_DELTAS[250] = [*HISTORY_DELTAS[200], ("Draft agenda ✉️", {}), ("\n", {"list": "ordered"})]
+HISTORY_TXT = {n: "".join(text for text, _ in ops) for n, ops in HISTORY_DELTAS.items()}
+
+
+def history_file(pad_id: str = "notes") -> dict[str, Any]:
+    """A pad as Etherpad exports it after 250 revisions: key revisions 0, 100 and 200 carry their
+    whole text (0 and 200 with ``meta.pool`` as Etherpad 1.8+ writes, 100 without, as older
+    versions did), every revision its author and time; changesets are not read."""
+    pool = {"numToAttrib": {str(i): entry for i, entry in enumerate(HISTORY_POOL)}, "nextNum": 7}
+    records: dict[str, Any] = {
+        f"pad:{pad_id}": {"atext": atext(HISTORY_TEXTS[250]), "pool": pool, "head": 250, "chatHead": -1},
+        f"globalAuthor:{ALICE}": {"colorId": 3, "name": "Alice Dupré", "timestamp": T0},
+        f"globalAuthor:{BOB}": {"colorId": "#3366CC", "name": "Bob", "timestamp": T0},
+    }
+    for n in range(251):
+        meta: dict[str, Any] = {"author": ALICE if n % 2 else BOB, "timestamp": T0 + n * 60_000}
+        if n in (0, 100, 200):
+            meta["atext"] = atext(HISTORY_TEXTS[n])
+        if n in (0, 200):
+            used = {str(i): entry for i, entry in enumerate(HISTORY_POOL) if n}
+            meta["pool"] = {"numToAttrib": used, "nextNum": len(used)}
+        records[f"pad:{pad_id}:revs:{n}"] = {"changeset": "Z:1>0$", "meta": meta}
+    return records
+
+
+def history_of(data: Any, limits: Limits = LIMITS) -> tuple[pycrdt.Doc[Any], list[EtherpadRevision]]:
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    return doc, import_etherpad(doc, data, limits)
+
+
+def loaded(revision: EtherpadRevision) -> pycrdt.Doc[Any]:
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    doc.apply_update(revision.update)
+    return doc
+
+
+def text_clients(doc: pycrdt.Doc[Any]) -> set[int]:
+    shape = validate_update(doc.get_update(), UpdateLimits())
+    return {s.client for s in shape.structs if isinstance(s, ItemRef) and s.parent not in ("chat", "authors")}
+
+
+def test_key_revisions_become_the_history_with_their_times_and_the_head_ends_it() -> None:
+    doc, history = history_of(dump(history_file()))
+    assert [(r.number, r.name, r.created_at) for r in history] == [
+        (n, f"Etherpad r{n}", T0 + n * 60_000) for n in (0, 100, 200, 250)
+    ]
+    for revision in history:
+        assert read_delta(loaded(revision)) == HISTORY_DELTAS[revision.number]
+    assert read_delta(doc) == HISTORY_DELTAS[250]  # the head text, as it always was
+    assert content(loaded(history[-1])) == content(doc)
+    # Authorship carries into the history: r200 has Alice's and Bob's text, each by a client of
+    # its own, named in that revision's authors map; no revision shares a client with another.
+    r200 = loaded(history[2])
+    assert text_clients(r200) == {int(key) for key in authors(r200)}
+    assert sorted(a["name"] for a in authors(r200).values()) == ["Alice Dupré", "Bob"]
+    clients = [text_clients(loaded(r)) for r in history[:-1]] + [text_clients(doc)]
+    assert sum(len(c) for c in clients) == len(set().union(*clients))
+    assert chat(loaded(history[0])) == []  # a past revision is its text and authors
+
+
+def test_a_file_without_key_revision_texts_has_no_history() -> None:
+    records = history_file()
+    for n in (0, 100, 200):
+        del records[f"pad:notes:revs:{n}"]["meta"]["atext"]
+    _, history = history_of(dump(records))
+    assert history == []
+    _, history = history_of((FIXTURES / "two_authors.etherpad").read_text(encoding="utf-8"))
+    assert history == []
+
+
+def test_texts_on_revisions_that_are_not_key_revisions_are_not_read() -> None:
+    records = history_file()
+    records["pad:notes:revs:150"]["meta"]["atext"] = {"text": "no newline", "attribs": "+zzzz"}
+    _, history = history_of(dump(records))
+    assert [r.number for r in history] == [0, 100, 200, 250]
+
+
+def test_the_head_revision_record_is_optional_and_gives_the_head_its_time() -> None:
+    records = history_file()
+    del records["pad:notes:revs:250"]
+    _, history = history_of(dump(records))
+    assert (history[-1].number, history[-1].created_at) == (250, None)
+
+
+def test_only_revision_0_and_the_most_recent_key_revisions_are_read() -> None:
+    # 300 key revisions: revision 0 and the last MAX_HISTORY come in; the others are not even
+    # read (revision 100 is broken and does not matter).
+    head = 30_000
+    records = pad_file([("head\n", [0])], pad_id="big")
+    records["pad:big"]["head"] = head
+    for n in range(0, head, 100):
+        text = {"text": f"r{n}\n", "attribs": f"*0+{b36(len(str(n)) + 1)}|1+1"}
+        records[f"pad:big:revs:{n}"] = {"meta": {"timestamp": T0 + n, "atext": text}}
+    records["pad:big:revs:100"]["meta"]["atext"] = {"text": "broken", "attribs": "-1"}
+    _, history = history_of(dump(records))
+    assert len(history) == 1 + MAX_HISTORY + 1
+    assert [r.number for r in history] == [0, *range(head - 100 * MAX_HISTORY, head, 100), head]
+    assert [content(loaded(r)) for r in history[:2]] == ["r0\n", f"r{head - 100 * MAX_HISTORY}\n"]
+
+
+def _break(records: dict[str, Any], key: str, path: str, value: Any) -> dict[str, Any]:
+    target = records[key]
+    *parents, last = path.split(".") if path else [""]
+    for name in parents:
+        target = target[name]
+    if path:
+        target[last] = value
+    else:
+        records[key] = value
+    return records
+
+
+@pytest.mark.parametrize(
+    ("key", "path", "value", "match"),
+    [
+        ("pad:notes:revs:100", "", "Z:1>0$", "revision record 'pad:notes:revs:100' is not an object"),
+        ("pad:notes:revs:100", "meta", [1], "'pad:notes:revs:100' has a meta that is not an object"),
+        (
+            "pad:notes:revs:100",
+            "meta.timestamp",
+            None,
+            "'pad:notes:revs:100' has no time \\(meta.timestamp\\)",
+        ),
+        ("pad:notes:revs:100", "meta.timestamp", 10**20, "meta.timestamp that is not a time in milliseconds"),
+        ("pad:notes:revs:100", "meta.timestamp", -1, "meta.timestamp that is not a time"),
+        ("pad:notes:revs:100", "meta.timestamp", "noon", "meta.timestamp that is not a time"),
+        ("pad:notes:revs:100", "meta.timestamp", True, "meta.timestamp that is not a time"),
+        (
+            "pad:notes:revs:250",
+            "meta.timestamp",
+            1e300,
+            "'pad:notes:revs:250' has a meta.timestamp that is not",
+        ),
+        (
+            "pad:notes:revs:100",
+            "meta.atext",
+            "text",
+            "'pad:notes:revs:100' is refused: it has no text \\(meta.atext",
+        ),
+        (
+            "pad:notes:revs:100",
+            "meta.atext",
+            {"text": "hello\n"},
+            "'pad:notes:revs:100' is refused: it has no attribute string \\(meta.atext.attribs\\)",
+        ),
+        (
+            "pad:notes:revs:100",
+            "meta.atext",
+            {"text": "hello\n", "attribs": "*0+3"},
+            "'pad:notes:revs:100' is refused: the attribute string covers 3 of the text's 6 characters",
+        ),
+        (
+            "pad:notes:revs:100",
+            "meta.atext",
+            {"text": "hello\n", "attribs": "*z+5|1+1"},
+            "'pad:notes:revs:100' is refused: the attribute string uses the attribute number 35",
+        ),
+        (
+            "pad:notes:revs:200",
+            "meta.atext",
+            {"text": "hello\n", "attribs": "*0+zzzzzzzzzzzz|1+1"},
+            "'pad:notes:revs:200' is refused: the attribute string has an absurd length",
+        ),
+        (
+            "pad:notes:revs:200",
+            "meta.atext",
+            {"text": "hello", "attribs": "*0+5"},
+            "'pad:notes:revs:200' is refused: the pad text does not end with a newline",
+        ),
+        (
+            "pad:notes:revs:200",
+            "meta.atext",
+            {"text": "😀\n", "attribs": "*0+1|1+2"},
+            "'pad:notes:revs:200' is refused: the attribute string splits a character",
+        ),
+        (
+            "pad:notes:revs:0",
+            "meta.pool",
+            {"numToAttrib": {str(i): ["bold", "true"] for i in range(20_001)}},
+            "'pad:notes:revs:0' is refused: the attribute pool has 20001 entries",
+        ),
+        (
+            "pad:notes:revs:0",
+            "meta.pool",
+            [],
+            "'pad:notes:revs:0' is refused: its meta has no attribute pool \\(meta.pool.numToAttrib\\)",
+        ),
+        (
+            "pad:notes:revs:200",
+            "meta.pool",
+            {"numToAttrib": {"0": ["author", ALICE, "x"]}},
+            "'pad:notes:revs:200' is refused: the attribute pool entry 0 is not a \\[name, value\\] pair",
+        ),
+        (
+            "pad:notes:revs:200",
+            "meta.pool",
+            {"numToAttrib": {"0": ["author", ALICE]}},  # r200's text uses numbers up to 5
+            "'pad:notes:revs:200' is refused: the attribute string uses the attribute number [1-5], which",
+        ),
+    ],
+)
+def test_bad_revision_records_are_refused_naming_the_record(
+    key: str, path: str, value: Any, match: str
+) -> None:
+    records = _break(history_file(), key, path, value)
+    if path == "meta.timestamp" and value is None:
+        del records[key]["meta"]["timestamp"]
+    rejected(dump(records), match, Limits(max_input_bytes=4 * 1024 * 1024))
+
+
+def test_a_revision_text_over_the_limits_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = history_file()
+    records["pad:notes:revs:100"]["meta"]["atext"] = atext([("x" * 100 + "\n", [0])])
+    rejected(
+        dump(records),
+        "'pad:notes:revs:100' is refused: the imported text has 101 characters, over the limit of 90",
+        Limits(max_chars=90),
+    )
+    import crdtpad.transfer.etherpad as etherpad
+
+    monkeypatch.setattr(etherpad, "MAX_AUTHORS", 3)
+    records = history_file()
+    segments = [(f"w{i} ", [i]) for i in range(4)] + [("\n", [0])]
+    pool = {"numToAttrib": {str(i): ["author", f"a.author{i}"] for i in range(4)}}
+    records["pad:notes:revs:200"]["meta"].update(atext=atext(segments), pool=pool)
+    rejected(
+        dump(records), "'pad:notes:revs:200' is refused: the pad text has 4 authors, over the limit of 3"
+    )
+
+
+def test_the_history_shares_one_catch_up_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import crdtpad.transfer.etherpad as etherpad
+
+    pool = [["author", f"a.author{i}"] for i in range(5)]
+    segments = [(f"w{i} ", [i % 5]) for i in range(60)] + [("\n", [0])]
+    records = pad_file([("head\n", [0])], pool)
+    records["pad:p"]["head"] = 300
+    for n in (0, 100, 200):
+        records[f"pad:p:revs:{n}"] = {"meta": {"timestamp": T0 + n, "atext": atext(segments)}}
+    text = atext(segments)
+    table = {i: ("author", f"a.author{i}") for i in range(5)}
+    cost = etherpad._catch_up_cost(etherpad._runs(text["text"], text["attribs"], table))
+    monkeypatch.setattr(etherpad, "MAX_CATCH_UP", cost + cost // 2)  # one revision's worth, not two
+    _, history = history_of(dump(records))
+    assert [len(text_clients(loaded(r))) for r in history[:3]] == [5, 1, 1]
+    assert all(content(loaded(r)).startswith("w0 w1 w2 ") for r in history[:3])
+
+
+def test_a_long_history_imports_in_reasonable_time() -> None:
+    # 101 key revisions of 1,500 runs by two authors, bold every other word: about 1 MB.
+    pool = [["author", ALICE], ["author", BOB], ["bold", "true"]]
+    segments = [(f"w{i} ", [i % 2] + ([2] if i % 3 == 0 else [])) for i in range(1500)] + [("\n", [0])]
+    records = pad_file(segments, pool)
+    records["pad:p"]["head"] = 100 * 101
+    for n in range(0, 100 * 101, 100):
+        records[f"pad:p:revs:{n}"] = {"meta": {"timestamp": T0 + n, "atext": atext(segments)}}
+    data = dump(records)
+    start = time.perf_counter()
+    _, history = history_of(data, Limits.for_bytes(2 * 1024 * 1024))
+    elapsed = time.perf_counter() - start
+    assert len(history) == 102 and len(data) > 1_000_000
+    assert read_delta(loaded(history[50]))[:2] == [("w0 ", {"bold": True}), ("w1 w2 ", {})]
+    assert elapsed < 20, elapsed

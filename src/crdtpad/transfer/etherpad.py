@@ -1,11 +1,10 @@
 """Import of an Etherpad ``.etherpad`` file (a JSON object of Etherpad database records, one pad).
 
 What is read: the pad record ``pad:<id>`` (its head text ``atext`` and attribute ``pool``), the
-chat records ``pad:<id>:chat:<n>`` and the ``globalAuthor:<id>`` records of the pad's authors.
-Revisions ``pad:<id>:revs:<n>`` are not replayed (history is not imported): only their numbers
-are checked (whole numbers, at most the pad's ``head``). Other pad sub-records are ignored, as
-are keys of other kinds (``pad2readonly:``, ``sessionstorage:``, plugin data...); records of any
-other pad are refused, and so is a file with several pads or none.
+chat records ``pad:<id>:chat:<n>``, the ``globalAuthor:<id>`` records of the pad's authors, and
+the pad's history as far as the file holds whole texts (below). Other pad sub-records are
+ignored, as are keys of other kinds (``pad2readonly:``, ``sessionstorage:``, plugin data...);
+records of any other pad are refused, and so is a file with several pads or none.
 
 The head text is decoded strictly: the attribute string may hold only ``+`` ops
 (``*a*b|L+N``, numbers in base 36), their lengths (UTF-16 code units, as JavaScript counts)
@@ -17,16 +16,30 @@ mailto URL (as link), and on each line's ``*`` marker (``lmkr``, removed from th
 ``h1``-``h6`` (header 1-3, deeper levels as 3) or ``code`` (code-block). Dropped: ``indent``
 lists, list ``start`` numbers, alignment, fonts, colours, ``insertorder`` and plugin attributes.
 
+History: every revision record ``pad:<id>:revs:<n>`` must have a whole number at most the pad's
+``head``. Etherpad keeps a whole text (``meta.atext``, and since 1.8 ``meta.pool``) only on key
+revisions, every 100th (revision 0 included); the changesets between them are NOT replayed, so
+the history has one step per key revision, not Etherpad's every keystroke. Each key revision with
+a ``meta.atext`` below the head becomes an :class:`EtherpadRevision`: its text decoded exactly as
+the head's (same decoder, pool checks and limits; its own ``meta.pool`` if it has one, else the
+pad's, whose numbering only grows) and its ``meta.timestamp`` (milliseconds, required). Only
+revision 0 and the ``MAX_HISTORY`` most recent key revisions are read; older ones, and any
+``atext`` on a revision that is not a key revision, are not looked at. When there is history,
+the head itself ends it (its time from ``pad:<id>:revs:<head>`` when the file has it). A bad
+record among those read refuses the whole file, naming the record.
+
 Authorship: every author of the text writes their runs as their own Yjs client (a random client
 id per author), so the editor's authorship colours follow Etherpad's; the ``authors`` map gets
 ``String(client id) -> {name, color}`` from the author's ``globalAuthor`` record (``colorId``
 as Etherpad's palette index or a ``#rgb``/``#rrggbb`` string, else a palette colour; names
 plain text, at most 40 characters). Unattributed text gets a client of its own with no entry. A
 pathological interleaving (over ``MAX_CATCH_UP`` relayed updates, e.g. hundreds of authors
-alternating word by word) is written by one client, without authorship. Chat records become
-messages of the ``chat`` array ``{id, author, color, text, at}`` in their order.
+alternating word by word) is written by one client, without authorship; the history shares one
+more such budget. Chat records become messages of the ``chat`` array ``{id, author, color, text,
+at}`` in their order. A history revision is a document of its own (text and ``authors``, no
+chat), with client ids of its own: it never shares an item id with the pad or another revision.
 
-Everything is built in a fresh Doc; the caller's Doc gets its update only when all checks passed.
+Everything is built in fresh Docs; the caller's Doc gets its update only when all checks passed.
 """
 
 from __future__ import annotations
@@ -36,7 +49,9 @@ import math
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pycrdt
@@ -73,6 +88,9 @@ MAX_CHAT_CHARS = 10_000
 MAX_NAME_CHARS = 40  # as the editor records names
 MAX_RECORD_NUMBER = 999_999_999  # a revision or chat number
 MAX_BASE36_DIGITS = 7  # 36**7 > 78e9: more than any text an import can hold
+KEY_REVISION_EVERY = 100  # Etherpad keeps a whole text on every 100th revision
+MAX_HISTORY = 100  # key revisions imported besides revision 0: the most recent ones
+MAX_TIMESTAMP = 253_402_300_799_999  # milliseconds: the last one of the year 9999
 
 # Etherpad's author colour palette (AuthorManager.getColorPalette), indexed by colorId.
 PALETTE = (
@@ -98,6 +116,21 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(r"[\[\]{}]")
 
 Run = tuple[str, dict[str, Any], str]  # text, delta attributes, author id ("" for none)
+AuthorInfo = Callable[[str], tuple[str, str]]  # an Etherpad author id -> (name, colour)
+
+
+@dataclass(frozen=True, slots=True)
+class EtherpadRevision:
+    """A revision of the Etherpad pad, as a crdtpad revision: the whole document at that point."""
+
+    number: int | None  # Etherpad's revision number (None: the head of a pad record without one)
+    created_at: int | None  # unix ms, from meta.timestamp; None if the file does not say
+    update: bytes  # a Yjs update holding the whole document (text and authors)
+
+    @property
+    def name(self) -> str:
+        """The name it is kept under: named revisions are never dropped by retention."""
+        return f"Etherpad r{self.number}" if self.number is not None else "Etherpad (head)"
 
 
 def _show(value: str) -> str:
@@ -210,11 +243,13 @@ def _find_pad(records: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return pad_id, pad
 
 
-def _pool(pad: dict[str, Any]) -> dict[int, tuple[str, str]]:
-    pool = pad.get("pool")
+def _pool(
+    holder: dict[str, Any], where: str = "The pad record", field: str = "pool"
+) -> dict[int, tuple[str, str]]:
+    pool = holder.get("pool")
     table = pool.get("numToAttrib") if isinstance(pool, dict) else None
     if not isinstance(table, dict):
-        raise ImportRejected("The pad record has no attribute pool (pool.numToAttrib).")
+        raise ImportRejected(f"{where} has no attribute pool ({field}.numToAttrib).")
     if len(table) > MAX_POOL_ENTRIES:
         raise ImportRejected(
             f"The attribute pool has {len(table)} entries, over the limit of {MAX_POOL_ENTRIES}."
@@ -500,8 +535,151 @@ def _write(fresh: pycrdt.Doc[Any], runs: list[Run], writers: dict[str, pycrdt.Do
     fresh.get(TEXT_FIELD, type=pycrdt.Text)
 
 
-def import_etherpad(doc: pycrdt.Doc[Any], data: str | bytes, limits: Limits) -> None:
-    """Fill the empty ``doc`` from the ``.etherpad`` file ``data``; see the module docstring."""
+def _text_runs(
+    atext: Any, pool: Callable[[], dict[int, tuple[str, str]]], limits: Limits, where: str, field: str
+) -> list[Run]:
+    """An Etherpad atext ``{text, attribs}`` as checked runs (the pool is read after the text)."""
+    if not isinstance(atext, dict) or not isinstance(atext.get("text"), str):
+        raise ImportRejected(f"{where} has no text ({field}.text).")
+    text: str = atext["text"]
+    attribs = atext.get("attribs")
+    if not isinstance(attribs, str):
+        raise ImportRejected(f"{where} has no attribute string ({field}.attribs).")
+    if len(text) > 2 * limits.max_chars + 1:  # a first bound; line markers are not counted below
+        raise ImportRejected(
+            f"The imported text has {len(text)} characters, over the limit of {limits.max_chars}."
+        )
+    if not text.endswith("\n"):
+        raise ImportRejected("The pad text does not end with a newline, as every Etherpad text does.")
+    runs = _runs(text, attribs, pool())
+    check_limits(normalise((piece, attrs) for piece, attrs, _ in runs), limits)
+    if len(runs) > limits.max_runs:
+        raise ImportRejected(
+            f"The imported text has {len(runs)} runs by author and format, over the limit of "
+            f"{limits.max_runs}."
+        )
+    return runs
+
+
+def _authored(runs: list[Run], budget: int) -> tuple[list[Run], list[str], int]:
+    """The runs, their authors ("" for none) and what writing them costs: by author if that
+    costs at most ``budget`` relayed updates, else all by one client (no authorship)."""
+    cost = _catch_up_cost(runs)
+    if cost > budget:
+        runs, cost = [(piece, attrs, "") for piece, attrs, _ in runs], 0
+    authors = sorted({author for _, _, author in runs})
+    if len(authors) > MAX_AUTHORS:
+        raise ImportRejected(f"The pad text has {len(authors)} authors, over the limit of {MAX_AUTHORS}.")
+    return runs, authors, cost
+
+
+def _document(
+    runs: list[Run], authors: list[str], info: AuthorInfo, messages: list[dict[str, Any]] | None
+) -> pycrdt.Doc[Any]:
+    """A fresh Doc holding the runs (each author's by a client of its own), the ``authors`` map
+    and, if given, the chat."""
+    ids = _client_ids(len(authors) + 1)
+    fresh: pycrdt.Doc[Any] = pycrdt.Doc(client_id=ids[-1])
+    writers: dict[str, pycrdt.Doc[Any]] = {
+        author: pycrdt.Doc(client_id=client) for author, client in zip(authors, ids, strict=False)
+    }
+    _write(fresh, runs, writers)
+    with fresh.transaction():
+        if messages is not None:
+            fresh.get(CHAT_FIELD, type=pycrdt.Array).extend(messages)
+        table = fresh.get(AUTHORS_FIELD, type=pycrdt.Map)
+        for author, writer in writers.items():
+            if not author:
+                continue  # unattributed text: a client of its own, without a name or colour
+            name, color = info(author)
+            table[str(writer.client_id)] = {"name": name, "color": color}
+    return fresh
+
+
+# -- history ---------------------------------------------------------------------------------------
+
+
+def _revision_meta(records: dict[str, Any], key: str) -> dict[str, Any] | None:
+    record = records[key]
+    if not isinstance(record, dict):
+        raise ImportRejected(f"The revision record {_show(key)} is not an object.")
+    meta = record.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        raise ImportRejected(f"The revision record {_show(key)} has a meta that is not an object.")
+    return meta
+
+
+def _timestamp(meta: dict[str, Any] | None, key: str) -> int | None:
+    at = meta.get("timestamp") if meta is not None else None
+    if at is None:
+        return None
+    if (
+        isinstance(at, bool)
+        or not isinstance(at, int | float)
+        or not math.isfinite(at)
+        or not 0 <= at <= MAX_TIMESTAMP
+    ):
+        raise ImportRejected(
+            f"The revision record {_show(key)} has a meta.timestamp that is not a time in milliseconds "
+            "from 1970 to 9999."
+        )
+    return int(at)
+
+
+def _key_revisions(numbered: list[tuple[int, str]], head: int | None) -> list[tuple[int, str]]:
+    """The key revisions below the head that are read: revision 0 and the most recent ones."""
+    keys = sorted(
+        (number, key)
+        for number, key in numbered
+        if number % KEY_REVISION_EVERY == 0 and (head is None or number < head)
+    )
+    chosen = keys[-MAX_HISTORY:]
+    if len(keys) > MAX_HISTORY and keys[0][0] == 0:
+        chosen.insert(0, keys[0])
+    return chosen
+
+
+History = list[tuple[int, int, list[Run], list[str]]]  # number, time, runs, authors
+
+
+def _history(
+    records: dict[str, Any],
+    numbered: list[tuple[int, str]],
+    head: int | None,
+    pad_pool: Callable[[], dict[int, tuple[str, str]]],
+    limits: Limits,
+) -> History:
+    """The key revisions with a text, decoded as strictly as the head, oldest first."""
+    found: History = []
+    budget = MAX_CATCH_UP  # one budget for the whole history, as much as the head has
+    for number, key in _key_revisions(numbered, head):
+        meta = _revision_meta(records, key)
+        if meta is None or "atext" not in meta:
+            continue  # no whole text here: nothing to show without replaying changesets
+        at = _timestamp(meta, key)
+        if at is None:
+            raise ImportRejected(f"The revision record {_show(key)} has no time (meta.timestamp).")
+        try:
+            pool = pad_pool if "pool" not in meta else partial(_pool, meta, "Its meta", "meta.pool")
+            runs = _text_runs(meta["atext"], pool, limits, "It", "meta.atext")
+            runs, authors, cost = _authored(runs, budget)
+        except ImportRejected as error:
+            reason = str(error)
+            raise ImportRejected(
+                f"The revision record {_show(key)} is refused: {reason[:1].lower()}{reason[1:]}"
+            ) from None
+        budget -= cost
+        found.append((number, at, runs, authors))
+    return found
+
+
+# -- the file --------------------------------------------------------------------------------------
+
+
+def import_etherpad(doc: pycrdt.Doc[Any], data: str | bytes, limits: Limits) -> list[EtherpadRevision]:
+    """Fill the empty ``doc`` from the ``.etherpad`` file ``data``; the pad's history, oldest
+    first and ending with the head (none if the file has no key revision with a text). See the
+    module docstring."""
     if isinstance(data, bytes | bytearray):
         try:
             data = bytes(data).decode("utf-8")
@@ -514,42 +692,19 @@ def import_etherpad(doc: pycrdt.Doc[Any], data: str | bytes, limits: Limits) -> 
     pad_id, pad = _find_pad(records)
     head = _head(pad, "head")
     chat_head = _head(pad, "chatHead")
-    for key in records:
-        if key.startswith(f"pad:{pad_id}:revs:"):
-            _record_number(key, "revision", head)
+    prefix = f"pad:{pad_id}:revs:"
+    numbered = [(_record_number(key, "revision", head), key) for key in records if key.startswith(prefix)]
 
-    atext = pad.get("atext")
-    if not isinstance(atext, dict) or not isinstance(atext.get("text"), str):
-        raise ImportRejected("The pad record has no text (atext.text).")
-    text: str = atext["text"]
-    attribs = atext.get("attribs")
-    if not isinstance(attribs, str):
-        raise ImportRejected("The pad record has no attribute string (atext.attribs).")
-    if len(text) > 2 * limits.max_chars + 1:  # a first bound; line markers are not counted below
-        raise ImportRejected(
-            f"The imported text has {len(text)} characters, over the limit of {limits.max_chars}."
-        )
-    if not text.endswith("\n"):
-        raise ImportRejected("The pad text does not end with a newline, as every Etherpad text does.")
-    runs = _runs(text, attribs, _pool(pad))
-    check_limits(normalise((piece, attrs) for piece, attrs, _ in runs), limits)
-    if len(runs) > limits.max_runs:
-        raise ImportRejected(
-            f"The imported text has {len(runs)} runs by author and format, over the limit of "
-            f"{limits.max_runs}."
-        )
+    pools: list[dict[int, tuple[str, str]]] = []
 
-    if _catch_up_cost(runs) > MAX_CATCH_UP:
-        # Pathological interleaving of many authors: one client writes it all (no authorship).
-        runs = [(piece, attrs, "") for piece, attrs, _ in runs]
-    authors = sorted({author for _, _, author in runs})  # "" for unattributed text
-    if len(authors) > MAX_AUTHORS:
-        raise ImportRejected(f"The pad text has {len(authors)} authors, over the limit of {MAX_AUTHORS}.")
-    ids = _client_ids(len(authors) + 1)
-    fresh: pycrdt.Doc[Any] = pycrdt.Doc(client_id=ids[-1])
-    writers: dict[str, pycrdt.Doc[Any]] = {
-        author: pycrdt.Doc(client_id=client) for author, client in zip(authors, ids, strict=False)
-    }
+    def pad_pool() -> dict[int, tuple[str, str]]:
+        if not pools:
+            pools.append(_pool(pad))
+        return pools[0]
+
+    runs = _text_runs(pad.get("atext"), pad_pool, limits, "The pad record", "atext")
+    # Pathological interleaving of many authors: one client writes it all (no authorship).
+    runs, authors, _ = _authored(runs, MAX_CATCH_UP)
     infos: dict[str, tuple[str, str]] = {}
 
     def info(author: str) -> tuple[str, str]:
@@ -561,20 +716,22 @@ def import_etherpad(doc: pycrdt.Doc[Any], data: str | bytes, limits: Limits) -> 
         if author:
             info(author)
     messages = _chat(records, pad_id, chat_head, info)
+    history = _history(records, numbered, head, pad_pool, limits)
+    head_key, head_at = f"{prefix}{head}", None
+    if history and head is not None and head_key in records:
+        head_at = _timestamp(_revision_meta(records, head_key), head_key)
 
-    _write(fresh, runs, writers)
-    with fresh.transaction():
-        chat = fresh.get(CHAT_FIELD, type=pycrdt.Array)
-        chat.extend(messages)
-        table = fresh.get(AUTHORS_FIELD, type=pycrdt.Map)
-        for author, writer in writers.items():
-            if not author:
-                continue  # unattributed text: a client of its own, without a name or colour
-            name, color = info(author)
-            table[str(writer.client_id)] = {"name": name, "color": color}
+    fresh = _document(runs, authors, info, messages)
+    revisions = [
+        EtherpadRevision(number, at, _document(past, past_authors, info, None).get_update())
+        for number, at, past, past_authors in history
+    ]
+    if revisions:
+        revisions.append(EtherpadRevision(head, head_at, fresh.get_update()))
     if len(doc.get(TEXT_FIELD, type=pycrdt.Text)):
         raise ValueError("import_etherpad needs an empty Doc: build into a fresh Doc and merge.")
     doc.apply_update(fresh.get_update())
+    return revisions
 
 
-__all__ = ["import_etherpad"]
+__all__ = ["KEY_REVISION_EVERY", "MAX_HISTORY", "EtherpadRevision", "import_etherpad"]
