@@ -73,6 +73,17 @@ class RevisionInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class NewRevision:
+    """A revision to store: the whole document at log position ``seq``, a name if it is kept
+    for good, and when it was made (unix ms; None: now)."""
+
+    seq: int
+    data: bytes
+    name: str | None = None
+    created_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Append:
     """One update to add to a pad's log."""
 
@@ -135,17 +146,26 @@ class SqlitePadStore(SqliteStore):
             )
         return PadRecord(pad_id, title, visibility, owner_id, folder_id, ts, ts, None)
 
-    async def create_filled_pad(self, pad_id: str, title: str, update: bytes) -> bool:
-        """Create a public pad holding ``update`` in one transaction (an import or a migration: a
-        crash leaves the pad whole or absent); False if the id is taken."""
+    async def create_filled_pad(
+        self,
+        pad_id: str,
+        title: str,
+        update: bytes,
+        revisions: Sequence[NewRevision] = (),
+        *,
+        visibility: str = "public",
+        owner_id: int | None = None,
+    ) -> bool:
+        """Create a pad holding ``update`` (log position 1) and ``revisions`` (numbered 1, 2, ...
+        in order) in one transaction (an import or a migration: a crash leaves the pad whole or
+        absent); False if the id is taken."""
         ts = now_ms()
         async with self._write_lock:
             w = self._w
             async with transaction(w):
                 async with w.execute(
-                    f"INSERT OR IGNORE INTO pads ({_PAD_COLUMNS}) "
-                    "VALUES (?, ?, 'public', NULL, NULL, ?, ?, NULL)",
-                    (pad_id, title, ts, ts),
+                    f"INSERT OR IGNORE INTO pads ({_PAD_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?, ?, NULL)",
+                    (pad_id, title, visibility, owner_id, ts, ts),
                 ) as cur:
                     if cur.rowcount == 0:
                         return False
@@ -153,6 +173,7 @@ class SqlitePadStore(SqliteStore):
                     "INSERT INTO pad_updates (pad_id, seq, data, crc) VALUES (?, 1, ?, ?)",
                     (pad_id, update, zlib.crc32(update)),
                 )
+                await self._insert_revisions(pad_id, revisions)
         return True
 
     async def get_pad(self, pad_id: str) -> PadRecord | None:
@@ -262,30 +283,52 @@ class SqlitePadStore(SqliteStore):
     ) -> int:
         """Store a revision (the whole document at ``seq``); drop the oldest unnamed ones beyond
         ``keep``. Its number (0: the pad was deleted, nothing stored)."""
+        revs = await self.add_revisions(pad_id, [NewRevision(seq, data, name)], keep, author_id=author_id)
+        return revs[0] if revs else 0
+
+    async def add_revisions(
+        self, pad_id: str, revisions: Sequence[NewRevision], keep: int, *, author_id: int | None = None
+    ) -> list[int]:
+        """Store revisions in their order, in one transaction (one, or an imported history); drop
+        the oldest unnamed ones beyond ``keep``. Their numbers (none: the pad was deleted)."""
         async with self._write_lock:
             w = self._w
             async with transaction(w):
                 async with w.execute("SELECT deleted_at FROM pads WHERE id = ?", (pad_id,)) as cur:
                     live = await cur.fetchone()
                 if live is None or live[0] is not None:
-                    return 0  # deleted meanwhile: a revision would outlive its pad
-                async with w.execute(
-                    "SELECT coalesce(max(rev), 0) + 1 FROM pad_revisions WHERE pad_id = ?", (pad_id,)
-                ) as cur:
-                    row = await cur.fetchone()
-                rev = int(row[0]) if row else 1
-                await w.execute(
-                    "INSERT INTO pad_revisions (pad_id, rev, seq, name, author_id, created_at, data, crc) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (pad_id, rev, seq, name, author_id, now_ms(), data, zlib.crc32(data)),
-                )
+                    return []  # deleted meanwhile: a revision would outlive its pad
+                revs = await self._insert_revisions(pad_id, revisions, author_id)
                 await w.execute(
                     "DELETE FROM pad_revisions WHERE pad_id = ?1 AND name IS NULL AND rev NOT IN "
                     "(SELECT rev FROM pad_revisions WHERE pad_id = ?1 AND name IS NULL "
                     "ORDER BY rev DESC LIMIT ?2)",
                     (pad_id, keep),
                 )
-        return rev
+        return revs
+
+    async def _insert_revisions(
+        self, pad_id: str, revisions: Sequence[NewRevision], author_id: int | None = None
+    ) -> list[int]:
+        """Insert revisions numbered after the pad's last, inside the caller's transaction."""
+        if not revisions:
+            return []
+        async with self._w.execute(
+            "SELECT coalesce(max(rev), 0) + 1 FROM pad_revisions WHERE pad_id = ?", (pad_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        first = int(row[0]) if row else 1
+        ts = now_ms()
+        rows = []
+        for i, r in enumerate(revisions):
+            at = ts if r.created_at is None else r.created_at
+            rows.append((pad_id, first + i, r.seq, r.name, author_id, at, r.data, zlib.crc32(r.data)))
+        await self._w.executemany(
+            "INSERT INTO pad_revisions (pad_id, rev, seq, name, author_id, created_at, data, crc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        return [first + i for i in range(len(revisions))]
 
     async def revisions(self, pad_id: str) -> list[RevisionInfo]:
         """A pad's revisions, oldest first (without their data)."""
