@@ -46,7 +46,7 @@ from crdtpad.config import Settings
 from crdtpad.db import migrations, open_db, transaction
 from crdtpad.errors import CrdtpadError, PadCorrupt
 from crdtpad.pads import EXPORT_FORMATS, IMPORT_FORMATS, export_doc, filename, import_doc, new_id
-from crdtpad.store.pads import Append, Compaction, SqlitePadStore, now_ms
+from crdtpad.store.pads import Compaction, SqlitePadStore, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -596,13 +596,14 @@ async def export_pad(settings: Settings, pad_id: str, fmt: str) -> tuple[bytes, 
 async def import_pad(
     settings: Settings, data: bytes, fmt: str, title: str, owner: str | None, visibility: str
 ) -> str:
-    """A new pad from a file, written straight to the database (a new pad has no live room, so
-    this is safe while a server runs); its id."""
+    """A new pad from a file, with the history it carries (an Etherpad file's key revisions),
+    written straight to the database in one transaction (a new pad has no live room, so this is
+    safe while a server runs); its id."""
     if fmt not in IMPORT_FORMATS:
         raise MaintenanceError(f"{fmt!r} is not an import format: use one of {', '.join(IMPORT_FORMATS)}.")
     if visibility not in ("public", "private"):
         raise MaintenanceError("Imported pads are public or private (set a password in the app).")
-    update = await asyncio.to_thread(import_doc, fmt, data, settings.max_import_bytes)
+    imported = await asyncio.to_thread(import_doc, fmt, data, settings.max_import_bytes)
     path = settings.db_path
     async with open_db(path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms) as (w, r):
         owner_id = None
@@ -615,6 +616,15 @@ async def import_pad(
         elif visibility == "private":
             raise MaintenanceError("A private pad needs an owner (--owner USER).")
         store = SqlitePadStore(w, r)
-        record = await store.create_pad(new_id(), title[:200], visibility, owner_id=owner_id)
-        await store.write([Append(record.id, 1, update)], [])
-    return record.id
+        pad_id = new_id()
+        # One transaction: the pad, its text and the history the file carries, or nothing.
+        if not await store.create_filled_pad(
+            pad_id,
+            title[:200],
+            imported.update,
+            imported.revisions(1),
+            visibility=visibility,
+            owner_id=owner_id,
+        ):
+            raise MaintenanceError(f"A pad with the id {pad_id} already exists.")
+    return pad_id

@@ -3,7 +3,8 @@
 From a folder of ``.etherpad`` files (Etherpad's own export) or from an Etherpad SQLite database
 (its ``store(key, value)`` table). Each pad keeps its Etherpad name as its crdtpad id when that is a
 valid id (old ``/p/<name>`` links keep working; names that are not get a new id, listed in the
-report), becomes a public pad as on Etherpad, and is written in one transaction: an interrupted
+report), becomes a public pad as on Etherpad, and is written in one transaction with its history
+(the key revisions the importer reads: see :mod:`crdtpad.transfer.etherpad`): an interrupted
 run leaves every pad whole or absent, and running it again skips the pads already there
 (resumable). A rate limit keeps a live instance responsive; failures are reported, not fatal.
 """
@@ -27,6 +28,7 @@ from crdtpad.errors import CrdtpadError
 from crdtpad.pads import import_doc, new_id
 from crdtpad.store.pads import SqlitePadStore
 from crdtpad.sync.rooms import PAD_ID_RE
+from crdtpad.transfer.etherpad import KEY_REVISION_EVERY, MAX_HISTORY, MAX_RECORD_NUMBER
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +51,46 @@ def folder_sources(folder: Path) -> Iterator[Source]:
         yield path.stem, path.read_text
 
 
-def sqlite_sources(path: Path) -> Iterator[Source]:
-    """The pads of an Etherpad SQLite database (``store(key, value)``), each read when its turn comes."""
+def sqlite_sources(path: Path, max_bytes: int) -> Iterator[Source]:
+    """The pads of an Etherpad SQLite database (``store(key, value)``), each read when its turn
+    comes, as ``.etherpad`` files of at most ``max_bytes`` (see :func:`_pad_json`)."""
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         keys = [row[0] for row in db.execute("SELECT key FROM store WHERE key >= 'pad:' AND key < 'pad;'")]
     for name in sorted(key[4:] for key in keys if ":" not in key[4:]):
-        yield name, partial(_read_pad, path, name)
+        yield name, partial(_read_pad, path, name, max_bytes)
 
 
-def _read_pad(path: Path, name: str) -> str:
+def _read_pad(path: Path, name: str, max_bytes: int) -> str:
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        return _pad_json(db, name)
+        return _pad_json(db, name, max_bytes)
 
 
-def _pad_json(db: sqlite3.Connection, name: str) -> str:
-    """One pad's records as an ``.etherpad`` file: the pad, its chat, its authors."""
+def _revision_numbers(head: object) -> list[int]:
+    """The revisions whose records the importer reads: the head, then the key revisions below it
+    from the newest back to ``MAX_HISTORY`` of them, then revision 0."""
+    if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head <= MAX_RECORD_NUMBER:
+        return []  # the importer refuses such a pad record itself
+    top = (head - 1) // KEY_REVISION_EVERY  # the last key revision below the head, over 100
+    keys = [k * KEY_REVISION_EVERY for k in range(top, max(top - MAX_HISTORY, 0), -1)]
+    return [head, *keys, 0] if head > 0 else [head]
+
+
+def _revision_record(value: object) -> object:
+    """A revision record with what the importer reads of it: the meta's text, time and author.
+
+    The changeset is left out, and so is a key revision's ``meta.pool``: Etherpad's pool only
+    grows, so the pad's own pool numbers the old texts the same way, and a pool per revision
+    could make the file bigger than an import takes."""
+    if not isinstance(value, dict) or not isinstance(value.get("meta"), dict):
+        return value  # the importer says what is wrong with it
+    meta = value["meta"]
+    return {"meta": {name: meta[name] for name in ("atext", "timestamp", "author") if name in meta}}
+
+
+def _pad_json(db: sqlite3.Connection, name: str, max_bytes: int) -> str:
+    """One pad's records as an ``.etherpad`` file: the pad, its chat, its authors, then its
+    history (the head's revision record and the key revisions, newest first) as far as it fits
+    in ``max_bytes``, the most an import takes."""
     records: dict[str, object] = {}
     row = db.execute("SELECT value FROM store WHERE key = ?", (f"pad:{name}",)).fetchone()
     if row is None:
@@ -81,15 +108,28 @@ def _pad_json(db: sqlite3.Connection, name: str) -> str:
         found = db.execute("SELECT value FROM store WHERE key = ?", (f"globalAuthor:{author}",)).fetchone()
         if found is not None:
             records[f"globalAuthor:{author}"] = json.loads(found[0])
+    room = max_bytes - len(json.dumps(records))
+    head = pad.get("head") if isinstance(pad, dict) else None
+    for number in _revision_numbers(head):
+        key = f"pad:{name}:revs:{number}"
+        found = db.execute("SELECT value FROM store WHERE key = ?", (key,)).fetchone()
+        if found is None:
+            continue
+        record = {key: _revision_record(json.loads(found[0]))}
+        size = len(json.dumps(record))  # '"key": value' and the ', ' before it
+        if size > room:
+            break  # older history does not fit: the pad comes with what did
+        records.update(record)
+        room -= size
     return json.dumps(records)
 
 
-def sources(path: Path) -> Iterator[Source]:
+def sources(path: Path, max_bytes: int) -> Iterator[Source]:
     """Folder or SQLite database, by what ``path`` is."""
     if path.is_dir():
         return folder_sources(path)
     if path.is_file():
-        return sqlite_sources(path)
+        return sqlite_sources(path, max_bytes)
     raise CrdtpadError(f"{path} is neither a folder of .etherpad files nor an Etherpad SQLite database.")
 
 
@@ -101,7 +141,7 @@ async def migrate_etherpad(
     progress: Callable[[int, int], None] | None = None,
 ) -> MigrationReport:
     """Import every pad of ``source``; at most ``rate`` pads a second."""
-    pads = await asyncio.to_thread(lambda: list(sources(source)))
+    pads = await asyncio.to_thread(lambda: list(sources(source, settings.max_import_bytes)))
     report = MigrationReport()
     interval = 1.0 / rate if rate > 0 else 0.0
     db = (settings.db_path, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
@@ -115,13 +155,14 @@ async def migrate_etherpad(
                     report.skipped += 1
                 else:
                     data = await asyncio.to_thread(read)
-                    update = await asyncio.to_thread(
+                    imported = await asyncio.to_thread(
                         import_doc, "etherpad", data.encode("utf-8"), settings.max_import_bytes
                     )
                     if pad_id is None:
                         pad_id = new_id()
                         report.renamed[name] = pad_id
-                    if await store.create_filled_pad(pad_id, name[:200], update):
+                    history = imported.revisions(1)
+                    if await store.create_filled_pad(pad_id, name[:200], imported.update, history):
                         report.imported += 1
                     else:
                         report.skipped += 1

@@ -39,7 +39,7 @@ from crdtpad.errors import (
 from crdtpad.pad_tokens import PadClaims
 from crdtpad.pad_tokens import sign as sign_pad_token
 from crdtpad.permissions import Action, FolderAcl, PadAcl, Rights, Role, folder_rights
-from crdtpad.store.pads import PadRecord, RevisionInfo, SqlitePadStore
+from crdtpad.store.pads import NewRevision, PadRecord, RevisionInfo, SqlitePadStore
 from crdtpad.store.sharing import FolderRecord, LinkRecord, MemberRecord, PadTokenRecord, SqliteSharingStore
 from crdtpad.sync.rooms import Room, Rooms
 from crdtpad.transfer import delta as transfer_delta
@@ -410,7 +410,8 @@ class Pads:
         return body, media_type, f"{filename(title)}.{suffix}"
 
     async def import_into(self, who: Principal, pad_id: str, fmt: str, data: bytes) -> None:
-        """Fill an empty pad from a file in ``fmt``; nothing changes if the file is refused."""
+        """Fill an empty pad from a file in ``fmt``, with the history it carries (an Etherpad
+        file's key revisions); nothing changes if the file is refused."""
         if fmt not in IMPORT_FORMATS:
             raise InvalidValue(
                 f"{fmt[:20]!r} is not an import format: use one of {', '.join(IMPORT_FORMATS)}."
@@ -428,15 +429,26 @@ class Pads:
         # Parsing is CPU work: off the event loop (the Doc lives and dies in that thread), and only
         # a couple at once, so imports never starve the rooms.
         async with self._imports:
-            update = await asyncio.to_thread(import_doc, fmt, data, self.settings.max_import_bytes)
+            imported = await asyncio.to_thread(import_doc, fmt, data, self.settings.max_import_bytes)
 
         def fill(doc: pycrdt.Doc[Any]) -> bytes:
             if not _is_empty(doc):
                 raise Conflict(f"Pad {pad_id} is not empty: import into a new pad.")
-            return update
+            return imported.update
 
         # Checked again after the parse; goes through the room, so whoever is there receives it.
-        await self.server_edit(who, pad_id, Action.EDIT, fill, incremental=False)
+        room = await self.server_edit(who, pad_id, Action.EDIT, fill, incremental=False)
+        if imported.history:
+            # Held (no await until then), so the room cannot unload and keep a revision of the
+            # imported text before its own history is in.
+            held = await self.rooms.open(pad_id)
+            try:
+                seq = room.committed_seq
+                await self.store.add_revisions(pad_id, imported.revisions(seq), self.settings.revisions_kept)
+                # The last of them is the imported text: no automatic revision repeats it.
+                held.revision_seq = max(held.revision_seq, seq)
+            finally:
+                self.rooms.release(held)
 
     # -- history -----------------------------------------------------------------------------------
 
@@ -817,14 +829,35 @@ def export_doc(doc: pycrdt.Doc[Any], fmt: str, title: str) -> bytes:
     return transfer_yjs.export_yjs(doc)
 
 
-def import_doc(fmt: str, data: bytes, max_bytes: int) -> bytes:
-    """A file in an import format, as one Yjs update of a new document; ImportRejected if bad."""
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """A file in an import format: one Yjs update of a new document, and the history the file
+    carries (an Etherpad file's key revisions then its head, oldest first; none in other formats)."""
+
+    update: bytes
+    history: tuple[transfer_etherpad.EtherpadRevision, ...] = ()
+
+    def revisions(self, seq: int) -> list[NewRevision]:
+        """The history as named revisions to store, once ``update`` is in the pad's log at
+        ``seq``: the last (the imported text) shows ``seq``; the older ones no position of this
+        pad's log (0)."""
+        last = len(self.history) - 1
+        return [
+            NewRevision(seq if i == last else 0, past.update, past.name, past.created_at)
+            for i, past in enumerate(self.history)
+        ]
+
+
+def import_doc(fmt: str, data: bytes, max_bytes: int) -> Imported:
+    """A file in an import format, as one Yjs update of a new document and the history it
+    carries; ImportRejected if bad."""
     fresh: pycrdt.Doc[Any] = pycrdt.Doc()
     limits = transfer.Limits.for_bytes(max_bytes)
+    history: list[transfer_etherpad.EtherpadRevision] = []
     if fmt == "yjs":
         transfer_yjs.import_yjs(fresh, data, limits)
     elif fmt == "etherpad":
-        transfer_etherpad.import_etherpad(fresh, data, limits)
+        history = transfer_etherpad.import_etherpad(fresh, data, limits)
     else:
         try:
             text = data.decode("utf-8")
@@ -836,7 +869,7 @@ def import_doc(fmt: str, data: bytes, max_bytes: int) -> bytes:
             transfer_markdown.import_markdown(fresh, text, limits)
         else:
             transfer_html.import_html(fresh, text, limits)
-    return fresh.get_update()
+    return Imported(fresh.get_update(), tuple(history))
 
 
 def filename(title: str) -> str:
