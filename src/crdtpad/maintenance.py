@@ -617,6 +617,8 @@ async def import_pad(
             raise MaintenanceError("A private pad needs an owner (--owner USER).")
         store = SqlitePadStore(w, r)
         pad_id = new_id()
+        while pad_id.startswith("-"):  # printed for the shell: `crdtpad export -x...` reads as an option
+            pad_id = new_id()
         # One transaction: the pad, its text and the history the file carries, or nothing.
         if not await store.create_filled_pad(
             pad_id,
