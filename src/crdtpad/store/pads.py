@@ -292,19 +292,39 @@ class SqlitePadStore(SqliteStore):
         """Store revisions in their order, in one transaction (one, or an imported history); drop
         the oldest unnamed ones beyond ``keep``. Their numbers (none: the pad was deleted)."""
         async with self._write_lock:
-            w = self._w
-            async with transaction(w):
-                async with w.execute("SELECT deleted_at FROM pads WHERE id = ?", (pad_id,)) as cur:
-                    live = await cur.fetchone()
-                if live is None or live[0] is not None:
-                    return []  # deleted meanwhile: a revision would outlive its pad
-                revs = await self._insert_revisions(pad_id, revisions, author_id)
-                await w.execute(
-                    "DELETE FROM pad_revisions WHERE pad_id = ?1 AND name IS NULL AND rev NOT IN "
-                    "(SELECT rev FROM pad_revisions WHERE pad_id = ?1 AND name IS NULL "
-                    "ORDER BY rev DESC LIMIT ?2)",
-                    (pad_id, keep),
-                )
+            async with transaction(self._w):
+                return await self._add_revisions(pad_id, revisions, keep, author_id)
+
+    async def add_revisions_of_pads(
+        self, revisions: Sequence[tuple[str, NewRevision]], keep: int
+    ) -> list[int]:
+        """One revision for each of several pads, all in one transaction (the rooms' idle and
+        unload revisions of one janitor tick: one commit, not one per pad). Their numbers, 0 for
+        a pad deleted meanwhile."""
+        numbers = []
+        async with self._write_lock:
+            async with transaction(self._w):
+                for pad_id, revision in revisions:
+                    revs = await self._add_revisions(pad_id, [revision], keep, None)
+                    numbers.append(revs[0] if revs else 0)
+        return numbers
+
+    async def _add_revisions(
+        self, pad_id: str, revisions: Sequence[NewRevision], keep: int, author_id: int | None
+    ) -> list[int]:
+        """``add_revisions`` inside the caller's transaction."""
+        w = self._w
+        async with w.execute("SELECT deleted_at FROM pads WHERE id = ?", (pad_id,)) as cur:
+            live = await cur.fetchone()
+        if live is None or live[0] is not None:
+            return []  # deleted meanwhile: a revision would outlive its pad
+        revs = await self._insert_revisions(pad_id, revisions, author_id)
+        await w.execute(
+            "DELETE FROM pad_revisions WHERE pad_id = ?1 AND name IS NULL AND rev NOT IN "
+            "(SELECT rev FROM pad_revisions WHERE pad_id = ?1 AND name IS NULL "
+            "ORDER BY rev DESC LIMIT ?2)",
+            (pad_id, keep),
+        )
         return revs
 
     async def _insert_revisions(

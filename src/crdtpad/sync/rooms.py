@@ -32,7 +32,7 @@ from crdtpad.errors import (
     UpdateRejected,
 )
 from crdtpad.metrics import Metrics
-from crdtpad.store.pads import Append, Compaction, SqlitePadStore, StoredDoc
+from crdtpad.store.pads import Append, Compaction, NewRevision, SqlitePadStore, StoredDoc
 from crdtpad.sync import protocol as p
 from crdtpad.sync.awareness import RoomAwareness
 from crdtpad.sync.chat import ChatRules
@@ -659,24 +659,33 @@ class Rooms:
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
-            for room in list(self._rooms.values()):
-                if (
-                    room.applied_seq > room.revision_seq
-                    and now - room.last_edit >= self.limits.revision_idle_s
-                    and not room.failed
-                ):
-                    try:
-                        await self.revise(room)
-                    except Exception:
-                        log.exception("Pad %s: storing a revision failed", room.pad_id)
-                if room.conns or room.empty_since is None:
-                    continue
-                if now - room.empty_since >= self.limits.unload_grace_s:
-                    try:
-                        await self.unload(room)
-                    except Exception:
-                        # The room failed while flushing; fail() already dropped it. Keep going.
-                        log.exception("Pad %s: unload failed", room.pad_id)
+            rooms = list(self._rooms.values())
+            idle = [
+                room
+                for room in rooms
+                if not room.conns
+                and room.empty_since is not None
+                and now - room.empty_since >= self.limits.unload_grace_s
+            ]
+            # Revisions of the bursts that ended, and of the rooms about to unload: one commit.
+            leaving = set(idle)
+            quiet_for = self.limits.revision_idle_s
+            due = [
+                room
+                for room in rooms
+                if room in leaving
+                or (room.applied_seq > room.revision_seq and now - room.last_edit >= quiet_for)
+            ]
+            try:
+                await self.revise_all(due)
+            except Exception:
+                log.exception("Storing the revisions of %d pads failed", len(due))
+            for room in idle:
+                try:
+                    await self.unload(room)
+                except Exception:
+                    # The room failed while flushing; fail() already dropped it. Keep going.
+                    log.exception("Pad %s: unload failed", room.pad_id)
             if now - last_compact_scan >= self.limits.compact_interval_s:
                 last_compact_scan = now
                 for room in list(self._rooms.values()):
@@ -697,6 +706,27 @@ class Rooms:
         )
         room.revision_seq = max(room.revision_seq, seq)
         return rev
+
+    async def revise_all(self, rooms: list[Room]) -> None:
+        """Store a revision of each room that changed since its last one, in one transaction."""
+        due: list[tuple[Room, int, bytes]] = []
+        for room in rooms:
+            if room.failed or room.applied_seq <= room.revision_seq:
+                continue
+            try:
+                await room.wait_committed(room.applied_seq)
+            except StoreUnavailable:
+                continue  # it failed meanwhile: its clients resend to a fresh load
+            if room.committed_seq > room.revision_seq:
+                # Read in one step with the seq: the copy holds exactly what is committed up to it.
+                due.append((room, room.committed_seq, room.doc.get_update()))
+        if not due:
+            return
+        await self.store.add_revisions_of_pads(
+            [(room.pad_id, NewRevision(seq, data)) for room, seq, data in due], self.limits.revisions_kept
+        )
+        for room, seq, _ in due:
+            room.revision_seq = max(room.revision_seq, seq)
 
     async def unload(self, room: Room) -> None:
         """Flush, keep a revision of the last burst, compact and drop an idle room."""
