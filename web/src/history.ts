@@ -22,8 +22,12 @@ export function mountHistory (padId: string, token: string | null, canEdit: bool
     const res = await fetch(appUrl(`api/v1/pads/${padId}/revisions/${r.rev}/export/html`), { headers: auth })
     preview.srcdoc = res.ok ? await res.text() : ''
   }
+  let loads = 0 // only the newest load's answer counts: two loads may answer out of order
   const load = async (): Promise<void> => {
-    revisions = await api<Revision[]>('GET', `/pads/${padId}/revisions`, undefined, token ?? undefined)
+    const mine = ++loads
+    const fetched = await api<Revision[]>('GET', `/pads/${padId}/revisions`, undefined, token ?? undefined)
+    if (mine !== loads) return
+    revisions = fetched
     $('history-none').hidden = revisions.length > 0
     $('history-body').hidden = revisions.length === 0 && !canEdit
     slider.max = String(Math.max(1, revisions.length))
