@@ -19,6 +19,7 @@ from typing import Any, Self
 import httpx
 import pycrdt
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection
 
 from crdtpad.sync import protocol as p
@@ -109,6 +110,16 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of a series' samples on /metrics whose labels include ``labels`` (0 if none)."""
+        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
 
     def __enter__(self) -> Self:
         self.start()

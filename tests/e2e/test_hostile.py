@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pycrdt
 import pytest
 import websockets
@@ -240,24 +239,24 @@ async def test_slow_consumer_is_closed_1013(strict: ServerProcess) -> None:
     """A client that stops reading is cut off; it does not make the server buffer forever."""
     pad_id = pad()
     async with bystanders(strict):
-        baseline = _gauge(strict, "crdtpad_connections_open")
-        closed_before = _closes(strict, "1013")
+        baseline = strict.metric("crdtpad_connections_open")
+        closed_before = strict.metric("crdtpad_closes_total", code="1013")
         sleeper = _raw_socket_that_never_reads(strict.port, pad_id)
         writer = await YClient(strict.ws_url(pad_id)).connect()
         try:
             for i in range(90):  # 9 MB, more than the kernel buffers and our 1 MiB queue together
                 writer.type(f"{i:04d}" + "x" * 100_000)
                 await asyncio.sleep(0.02)
-                if i % 10 == 0 and _closes(strict, "1013") > closed_before:
+                if i % 10 == 0 and strict.metric("crdtpad_closes_total", code="1013") > closed_before:
                     break
             await wait_for(
-                lambda: _closes(strict, "1013") > closed_before,
+                lambda: strict.metric("crdtpad_closes_total", code="1013") > closed_before,
                 timeout=20,
                 what="the slow consumer to be closed",
             )
             # It never reads our close frame either: within the close timeout it leaves the room.
             await wait_for(
-                lambda: _gauge(strict, "crdtpad_connections_open") == baseline + 1,  # the writer
+                lambda: strict.metric("crdtpad_connections_open") == baseline + 1,  # the writer
                 timeout=15,
                 what="it to leave",
             )
@@ -265,21 +264,6 @@ async def test_slow_consumer_is_closed_1013(strict: ServerProcess) -> None:
         finally:
             await writer.close()
             sleeper.close()
-
-
-def _gauge(server: ServerProcess, name: str) -> float:
-    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return -1.0
-
-
-def _closes(server: ServerProcess, code: str) -> float:
-    total = 0.0
-    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
-        if line.startswith("crdtpad_closes_total{") and f'code="{code}"' in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def _raw_socket_that_never_reads(port: int, pad_id: str) -> socket.socket:
@@ -339,14 +323,14 @@ async def test_a_peer_that_stops_answering_pings_is_dropped(tmp_path: Path) -> N
         pad_id = server.create_pad()
         silent = _raw_socket_that_never_reads(server.port, pad_id)
 
-        def open_connections() -> float:
-            for line in httpx.get(f"{server.url}/metrics").text.splitlines():
-                if line.startswith("crdtpad_connections_open "):
-                    return float(line.split()[1])
-            return -1.0
-
-        await wait_for(lambda: open_connections() == 1.0, what="the silent peer to join")
-        await wait_for(lambda: open_connections() == 0.0, timeout=10, what="the silent peer to be dropped")
+        await wait_for(
+            lambda: server.metric("crdtpad_connections_open") == 1.0, what="the silent peer to join"
+        )
+        await wait_for(
+            lambda: server.metric("crdtpad_connections_open") == 0.0,
+            timeout=10,
+            what="the silent peer to be dropped",
+        )
         silent.close()
     finally:
         server.kill()

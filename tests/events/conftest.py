@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.events.receiver import SECRET
 from tests.support import ServerProcess
@@ -52,10 +51,4 @@ def account_token(server: ServerProcess, username: str) -> str:
 
 def metric(server: ServerProcess, name: str, **labels: str) -> float:
     """The sum of a series' samples on the server's /metrics whose labels include ``labels``."""
-    text = httpx.get(f"{server.url}/metrics", timeout=10).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    )
+    return server.metric(name, **labels)

@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import pytest
 
 from crdtpad.sync import protocol as p
@@ -276,28 +275,28 @@ async def test_a_full_room_refuses_the_pad_and_the_socket_stays(strict: ServerPr
 async def test_a_socket_that_stops_reading_is_closed_1013_and_leaves(strict: ServerProcess) -> None:
     x = pad()
     async with bystanders(strict):
-        baseline = _metric(strict, "crdtpad_connections_open")
-        closed_before = _metric(strict, "crdtpad_closes_total", 'code="1013"')
+        baseline = strict.metric("crdtpad_connections_open")
+        closed_before = strict.metric("crdtpad_closes_total", code="1013")
         sleeper = _socket_that_never_reads(strict.port, auth(x))
         writer = await YClient(strict.ws_url(x)).connect()
         try:
             await wait_for(
-                lambda: _metric(strict, "crdtpad_connections_open") == baseline + 2,
+                lambda: strict.metric("crdtpad_connections_open") == baseline + 2,
                 what="the sleeper to join",
             )
             for i in range(90):  # 9 MB: more than the kernel buffers and the 1 MiB send queue
                 writer.type(f"{i:04d}" + "x" * 100_000)
                 await asyncio.sleep(0.02)
-                if _metric(strict, "crdtpad_closes_total", 'code="1013"') > closed_before:
+                if strict.metric("crdtpad_closes_total", code="1013") > closed_before:
                     break
             await wait_for(
-                lambda: _metric(strict, "crdtpad_closes_total", 'code="1013"') > closed_before,
+                lambda: strict.metric("crdtpad_closes_total", code="1013") > closed_before,
                 timeout=20,
                 what="the sleeper to be closed",
             )
             # It does not read our close frame either: within the close timeout it leaves the room.
             await wait_for(
-                lambda: _metric(strict, "crdtpad_connections_open") == baseline + 1,
+                lambda: strict.metric("crdtpad_connections_open") == baseline + 1,
                 timeout=15,
                 what="it to leave",
             )
@@ -305,14 +304,6 @@ async def test_a_socket_that_stops_reading_is_closed_1013_and_leaves(strict: Ser
         finally:
             await writer.close()
             sleeper.close()
-
-
-def _metric(server: ServerProcess, name: str, label: str = "") -> float:
-    total = 0.0
-    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
-        if line.startswith(name) and label in line and not line.startswith("#"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def _socket_that_never_reads(port: int, first: bytes) -> socket.socket:

@@ -7,7 +7,6 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from tests.hocuspocus.clients import HocuspocusNode, RawClient, auth, hp_url
@@ -36,10 +35,7 @@ def pad() -> str:
 
 
 def pongs(server: ServerProcess) -> float:
-    for line in httpx.get(f"{server.url}/metrics").text.splitlines():
-        if line.startswith('crdtpad_messages_received_total{type="pong"}'):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return server.metric("crdtpad_messages_received_total", type="pong")
 
 
 async def test_an_idle_provider_gets_pings_and_answers_them(pinging: ServerProcess) -> None:
