@@ -27,7 +27,7 @@ from typing import Any
 import pycrdt
 from starlette.types import Message, Receive, Scope, Send
 
-from crdtpad.api.sync import CLOSE_TIMEOUT_S, _reason, admit, direct_writer
+from crdtpad.api.sync import admit, direct_writer, forget_own_cancel, send_close
 from crdtpad.config import Settings
 from crdtpad.errors import (
     CloseCode,
@@ -205,11 +205,7 @@ class HocuspocusSocket:
         except asyncio.CancelledError:
             if not self.abandoned:
                 raise
-            # We cancelled ourselves: the client stopped reading and would not take our close
-            # frame. Returning lets uvicorn drop the transport.
-            current = asyncio.current_task()
-            if current is not None:
-                current.uncancel()
+            forget_own_cancel()
         finally:
             for timer in (self.deadline, self.pinger):
                 if timer is not None:
@@ -256,15 +252,9 @@ class HocuspocusSocket:
         self._spawn(self._close_now, code, reason)
 
     async def _close_now(self, code: int, reason: str) -> None:
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await self.send({"type": "websocket.close", "code": code, "reason": _reason(reason)})
-        except TimeoutError:
-            if self.main is not None:
-                self.abandoned = True
-                self.main.cancel()
-        except (OSError, RuntimeError):
-            pass
+        if not await send_close(self.send, code, reason) and self.main is not None:
+            self.abandoned = True
+            self.main.cancel()
 
     def _auth_timeout(self) -> None:
         if not self.admitted_once:
@@ -457,11 +447,7 @@ class HocuspocusSocket:
             await conn.released()  # an access change is deciding this pad's fate
         if conn.close_code is not None or pad.ended:
             return
-        if room.failed:
-            if room.deleted:
-                conn.close(CloseCode.PAD_DELETED, "the pad was deleted")
-            else:
-                conn.close(CloseCode.INTERNAL_ERROR, "pad failed; reconnect")
+        if room.turned_away(conn):
             return
         try:
             if isinstance(frame, hp.Sync):

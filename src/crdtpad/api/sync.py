@@ -44,9 +44,34 @@ _TYPE_NAMES = {0: "sync", 1: "awareness", 2: "auth", 3: "query_awareness"}
 CLOSE_TIMEOUT_S = 5.0
 
 
-def _reason(text: str) -> str:
-    """A close reason within the protocol's 123-byte limit."""
-    return text.encode("utf-8")[:120].decode("utf-8", errors="ignore")
+def close_message(code: int, reason: str) -> Message:
+    """The ASGI close message, its reason cut to the protocol's 123-byte limit."""
+    return {
+        "type": "websocket.close",
+        "code": code,
+        "reason": reason.encode("utf-8")[:120].decode("utf-8", errors="ignore"),
+    }
+
+
+async def send_close(send: Send, code: int, reason: str) -> bool:
+    """Send the close frame; False when the client did not take it within ``CLOSE_TIMEOUT_S``
+    (it stopped reading: the caller abandons the socket). A socket already gone counts as closed."""
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await send(close_message(code, reason))
+    except TimeoutError:
+        return False
+    except (OSError, RuntimeError):
+        pass
+    return True
+
+
+def forget_own_cancel() -> None:
+    """In the socket's task, after it cancelled itself (the client stopped reading and would not
+    take our close frame): returning normally then lets uvicorn drop the transport."""
+    current = asyncio.current_task()
+    if current is not None:
+        current.uncancel()
 
 
 def direct_writer(send: Send) -> Callable[[bytes], bool] | None:
@@ -224,11 +249,7 @@ class _Socket:
         except asyncio.CancelledError:
             if not self.abandoned:
                 raise
-            # We cancelled ourselves: the client stopped reading and would not take our close
-            # frame. Returning lets uvicorn drop the transport.
-            current = asyncio.current_task()
-            if current is not None:
-                current.uncancel()
+            forget_own_cancel()
         finally:
             room.leave(conn)
             guard.detach(conn)
@@ -278,15 +299,10 @@ class _Socket:
             return
         self.closed = True
         self.services.metrics.closes.labels(str(code), kind).inc()
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await self.send({"type": "websocket.close", "code": code, "reason": _reason(reason)})
-        except TimeoutError:
+        if not await send_close(self.send, code, reason):
             if self.main is not None and self.main is not asyncio.current_task():
                 self.abandoned = True
                 self.main.cancel()
-        except (OSError, RuntimeError):
-            pass
 
     async def _drain_until_disconnect(self) -> None:
         with contextlib.suppress(OSError, RuntimeError, TimeoutError):

@@ -275,13 +275,19 @@ class Room:
 
     # -- messages ----------------------------------------------------------------------------
 
+    def turned_away(self, conn: Connection) -> bool:
+        """Whether the room failed or was deleted; if so ``conn`` is closed with the reason."""
+        if not self.failed:
+            return False
+        if self.deleted:
+            conn.close(CloseCode.PAD_DELETED, "the pad was deleted")
+        else:
+            conn.close(CloseCode.INTERNAL_ERROR, "pad failed; reconnect")
+        return True
+
     async def handle(self, conn: Connection, msg: p.Message) -> None:
         """Act on one decoded message from ``conn``."""
-        if self.failed:
-            if self.deleted:
-                conn.close(CloseCode.PAD_DELETED, "the pad was deleted")
-            else:
-                conn.close(CloseCode.INTERNAL_ERROR, "pad failed; reconnect")
+        if self.turned_away(conn):
             return
         if isinstance(msg, p.SyncUpdate | p.SyncStep2):
             await self.ingest(conn, msg.update, incremental=isinstance(msg, p.SyncUpdate))
