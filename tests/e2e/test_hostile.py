@@ -25,7 +25,7 @@ MAX_FRAME = 256 * 1024
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = ServerProcess(
+    with ServerProcess(
         tmp_path_factory.mktemp("strict") / "data",
         CRDTPAD_OPEN_PADS="true",
         CRDTPAD_MAX_FRAME_BYTES=str(MAX_FRAME),
@@ -33,10 +33,8 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         CRDTPAD_RATE_BURST="100",
         CRDTPAD_SEND_QUEUE_MESSAGES="64",
         CRDTPAD_SEND_QUEUE_BYTES=str(1024 * 1024),
-    )
-    server.start()
-    yield server
-    server.kill()
+    ) as server:
+        yield server
 
 
 def pad() -> str:
@@ -315,11 +313,9 @@ async def test_structs_with_missing_dependencies_are_bounded(strict: ServerProce
 
 
 async def test_a_peer_that_stops_answering_pings_is_dropped(tmp_path: Path) -> None:
-    server = ServerProcess(
+    with ServerProcess(
         tmp_path / "data", CRDTPAD_WS_PING_INTERVAL_S="0.5", CRDTPAD_WS_PING_TIMEOUT_S="0.5"
-    )
-    server.start()
-    try:
+    ) as server:
         pad_id = server.create_pad()
         silent = _raw_socket_that_never_reads(server.port, pad_id)
 
@@ -332,8 +328,6 @@ async def test_a_peer_that_stops_answering_pings_is_dropped(tmp_path: Path) -> N
             what="the silent peer to be dropped",
         )
         silent.close()
-    finally:
-        server.kill()
 
 
 async def test_awareness_ids_per_connection_are_bounded(strict: ServerProcess) -> None:

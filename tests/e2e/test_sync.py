@@ -258,14 +258,12 @@ async def test_js_provider_stays_connected_while_idle(
 
 async def test_sigkill_during_compaction_loses_nothing(tmp_path: Path) -> None:
     """With the compactor running constantly, SIGKILL at random points never loses a stored edit."""
-    server = ServerProcess(
+    with ServerProcess(
         tmp_path / "data",
         CRDTPAD_COMPACT_AFTER_UPDATES="2",
         CRDTPAD_COMPACT_INTERVAL_S="0.05",
         CRDTPAD_UNLOAD_GRACE_S="0.05",
-    )
-    server.start()
-    try:
+    ) as server:
         pad_id = server.create_pad()
         rng = random.Random(99)
         typed = ""
@@ -285,8 +283,6 @@ async def test_sigkill_during_compaction_loses_nothing(tmp_path: Path) -> None:
         check = await YClient(server.ws_url(pad_id)).connect()
         assert str(check) == typed
         await check.close()
-    finally:
-        server.kill()
 
 
 async def test_failed_commit_closes_the_pad_1011_and_reconnect_loses_nothing(tmp_path: Path) -> None:

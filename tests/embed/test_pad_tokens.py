@@ -234,11 +234,9 @@ async def test_an_expired_token_is_refused_with_its_reason(embed: ServerProcess,
 
 
 async def test_socket_origins_limit_which_pages_may_connect(tmp_path: Path) -> None:
-    server = ServerProcess(
+    with ServerProcess(
         tmp_path / "data", CRDTPAD_OPEN_PADS="true", CRDTPAD_SOCKET_ORIGINS="http://app.example"
-    )
-    server.start()
-    try:
+    ) as server:
         url = server.ws_url("origins-pad")
         for origin, code in (
             ("http://app.example", None),  # listed
@@ -253,8 +251,6 @@ async def test_socket_origins_limit_which_pages_may_connect(tmp_path: Path) -> N
             else:
                 assert y.close_code is None
             await y.close()
-    finally:
-        server.kill()
 
 
 async def test_both_stock_providers_with_signed_tokens(

@@ -16,14 +16,10 @@ OTHER = "https://elsewhere.example.net"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = ServerProcess(
+    with ServerProcess(
         tmp_path_factory.mktemp("cors") / "data", CRDTPAD_CORS_ORIGINS=f"{APP}, http://localhost:5173"
-    )
-    server.start()
-    try:
+    ) as server:
         yield server
-    finally:
-        server.kill()
 
 
 def preflight(server: ServerProcess, origin: str, path: str = "/api/v1/pads") -> httpx.Response:

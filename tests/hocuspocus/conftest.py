@@ -20,14 +20,10 @@ def hocuspocus_provider(node_available: None) -> None:
 @pytest.fixture(scope="package")
 def hp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server for the tests that only talk to it: open pads, so each test picks its own ids."""
-    server = ServerProcess(
+    with ServerProcess(
         tmp_path_factory.mktemp("hocuspocus") / "data", CRDTPAD_OPEN_PADS="true", CRDTPAD_UNLOAD_GRACE_S="0.5"
-    )
-    server.start()
-    try:
+    ) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture

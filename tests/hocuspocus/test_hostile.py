@@ -35,7 +35,7 @@ SYNC, AWARENESS, AUTH, CLOSE, SYNC_STATUS = 0, 1, 2, 7, 8
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = ServerProcess(
+    with ServerProcess(
         tmp_path_factory.mktemp("hp-strict") / "data",
         CRDTPAD_OPEN_PADS="true",
         CRDTPAD_MAX_FRAME_BYTES=str(MAX_FRAME),
@@ -49,10 +49,8 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         CRDTPAD_HOCUSPOCUS_PREAUTH_BYTES=str(PREAUTH_BYTES),
         CRDTPAD_HOCUSPOCUS_PENDING_PADS=str(PENDING_PADS),
         CRDTPAD_HOCUSPOCUS_PADS_PER_SOCKET=str(PADS_PER_SOCKET),
-    )
-    server.start()
-    yield server
-    server.kill()
+    ) as server:
+        yield server
 
 
 def pad() -> str:

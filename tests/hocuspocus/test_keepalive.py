@@ -20,14 +20,12 @@ PING, PONG = 9, 10
 
 @pytest.fixture(scope="module")
 def pinging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = ServerProcess(
+    with ServerProcess(
         tmp_path_factory.mktemp("hp-ping") / "data",
         CRDTPAD_OPEN_PADS="true",
         CRDTPAD_HOCUSPOCUS_PING_IDLE_S=str(PING_IDLE_S),
-    )
-    server.start()
-    yield server
-    server.kill()
+    ) as server:
+        yield server
 
 
 def pad() -> str:
