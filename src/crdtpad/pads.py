@@ -48,13 +48,12 @@ from crdtpad.transfer import html as transfer_html
 from crdtpad.transfer import markdown as transfer_markdown
 from crdtpad.transfer import text as transfer_text
 from crdtpad.transfer import yjs as transfer_yjs
+from crdtpad.transfer.delta import CHAT_FIELD, TEXT_FIELD
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["pad", "folder"]
 Visibility = Literal["public", "private", "password"]
-TEXT_FIELD = "content"  # the Y.Text the web editor and the HTTP text endpoints use
-CHAT_FIELD = "chat"  # the Y.Array of chat messages
 MAX_TITLE_CHARS = 200
 MIN_PAD_PASSWORD_CHARS = 4
 MAX_PAD_PASSWORD_BYTES = 1024

@@ -25,7 +25,8 @@ from typing import Any
 
 import pycrdt
 
-CHAT_FIELD = "chat"
+from crdtpad.transfer.delta import CHAT_FIELD
+
 MAX_ID_CHARS = 64
 MAX_AUTHOR_ID_CHARS = 160
 MAX_NAME_CHARS = 80

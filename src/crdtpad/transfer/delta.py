@@ -26,7 +26,10 @@ from crdtpad.transfer import ImportRejected, Limits
 Op = tuple[str, dict[str, Any]]  # a run of text and its attributes ({} for none)
 Line = tuple[list[Op], dict[str, Any]]  # a line's inline runs (no "\n") and its line attributes
 
-TEXT_FIELD = "content"
+# The pad's document layout, shared by the web editor, the room (sync/chat.py) and every converter.
+TEXT_FIELD = "content"  # the Y.Text Quill edits through y-quill
+CHAT_FIELD = "chat"  # the Y.Array of chat messages
+AUTHORS_FIELD = "authors"  # the Y.Map of Yjs client id -> {name, color}
 
 BOLD = "bold"
 ITALIC = "italic"

@@ -58,7 +58,9 @@ import pycrdt
 
 from crdtpad.transfer import ImportRejected, Limits
 from crdtpad.transfer.delta import (
+    AUTHORS_FIELD,
     BOLD,
+    CHAT_FIELD,
     CODE_BLOCK,
     CODE_BLOCK_VALUE,
     HEADER,
@@ -74,9 +76,6 @@ from crdtpad.transfer.delta import (
     normalise,
     safe_link,
 )
-
-CHAT_FIELD = "chat"
-AUTHORS_FIELD = "authors"
 
 MAX_KEYS = 200_000  # object keys in the whole file
 MAX_POOL_ENTRIES = 20_000

@@ -21,6 +21,8 @@ from crdtpad.errors import UpdateRejected
 from crdtpad.sync.validate import ItemRef, UpdateLimits, validate_update
 from crdtpad.transfer import ImportRejected, Limits
 from crdtpad.transfer.delta import (
+    AUTHORS_FIELD,
+    CHAT_FIELD,
     CODE_BLOCK,
     HEADER,
     HEADER_LEVELS,
@@ -32,8 +34,6 @@ from crdtpad.transfer.delta import (
     safe_link,
 )
 
-CHAT_FIELD = "chat"
-AUTHORS_FIELD = "authors"
 ROOT_TYPES = {TEXT_FIELD: "Text", CHAT_FIELD: "Array", AUTHORS_FIELD: "Map"}
 MAX_RECORD_STRING_CHARS = 10_000  # a chat message, an author name
 MAX_RECORD_KEYS = 16
