@@ -499,6 +499,24 @@ async def test_interrupted_purge_leaves_every_pad_whole(tmp_path: Path) -> None:
     assert integrity(s.db_path) == [("ok",)] and query(s.db_path, "PRAGMA foreign_key_check") == []
 
 
+def purge_cancelled_after(s: Settings, ids: list[str], k: int, ticks: int) -> asyncio.Task[int]:
+    """A purge of ``ids`` cancelled ``ticks`` loop iterations after its ``k``-th pad."""
+    loop = asyncio.get_running_loop()
+
+    def later(n: int) -> None:
+        if n == 0:
+            task.cancel()
+        else:
+            loop.call_soon(later, n - 1)
+
+    def cancel_after(done: int, total: int) -> None:
+        if done == k:
+            later(ticks)
+
+    task = asyncio.create_task(purge_pads(s, ids, cancel_after))
+    return task
+
+
 async def test_cancelled_purge_at_any_moment_leaves_every_pad_whole(tmp_path: Path) -> None:
     s = settings_at(tmp_path / "data")
     texts = await make_pads(s, 150)
@@ -506,18 +524,33 @@ async def test_cancelled_purge_at_any_moment_leaves_every_pad_whole(tmp_path: Pa
     await add_sharing(s, ids)
     set_updated_at(s.db_path, ids, now_ms() - 60 * DAY_MS)
     before = all_rows(s.db_path, ids)
-    for delay in (0.005, 0.02, 0.05, 0.1):
-        task = asyncio.create_task(purge_pads(s, ids))
-        await asyncio.sleep(delay)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+
+    def check() -> set[str]:
         now_rows = all_rows(s.db_path, ids)
         deleted = {str(r[0]) for r in query(s.db_path, "SELECT id FROM pads WHERE deleted_at IS NOT NULL")}
         for i in ids:
             assert now_rows[i] == (dict.fromkeys(now_rows[i], 0) if i in deleted else before[i]), i
         assert integrity(s.db_path) == [("ok",)]
-    assert 0 < len(deleted) < len(ids)
+        return deleted
+
+    # The cancel is placed by counting, not by the clock (a fast machine purges all 150 pads in a
+    # few milliseconds): once pad k is done, ``ticks`` loop iterations later, so it lands at the
+    # start or in the middle of the next pads' transactions. Every query is one thread round trip,
+    # at least one loop iteration, so no more than ``ticks`` further pads can be erased.
+    for k, ticks in ((3, 0), (40, 1), (90, 4), (120, 25)):
+        task = purge_cancelled_after(s, ids, k, ticks)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        deleted = check()
+        assert set(ids[: k + 1]) <= deleted <= set(ids[: k + 1 + ticks]), (k, ticks, len(deleted))
+    # And by the clock, at moments that may fall anywhere, opening the database included.
+    for delay in (0.0, 0.005, 0.02):
+        task = asyncio.create_task(purge_pads(s, ids))
+        await asyncio.sleep(delay)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        check()
     survivors = await pad_texts(s)
     assert survivors == {i: texts[i] for i in survivors}
 
