@@ -36,6 +36,9 @@ async def _connect(path: Path, synchronous: str, busy_timeout_ms: int) -> aiosql
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute(f"PRAGMA synchronous={synchronous}")
         await conn.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (an erased pad, a moderated chat message, a compacted log) are overwritten
+        # with zeros in the file, not left in free pages until reused.
+        await conn.execute("PRAGMA secure_delete=ON")
         await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     except BaseException:  # cancelled or failed half-way: the connection must not leak
         await conn.close()

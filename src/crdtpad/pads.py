@@ -107,6 +107,30 @@ def text_edit(doc: pycrdt.Doc[Any], text: str) -> bytes | None:
     return copy.get_update(before)
 
 
+def cut_chat(doc: pycrdt.Doc[Any], message_id: str | None) -> int:
+    """Delete the chat messages with ``message_id`` (None: every message) in one transaction; how
+    many."""
+    chat = doc.get(CHAT_FIELD, type=pycrdt.Array)
+    values = chat.to_py() or []
+    doomed = [
+        i
+        for i, m in enumerate(values)
+        if message_id is None or (isinstance(m, dict) and m.get("id") == message_id)
+    ]
+    if doomed:
+        with doc.transaction():
+            for i in reversed(doomed):
+                del chat[i]
+    return len(doomed)
+
+
+def _revision_without(message_id: str | None, data: bytes) -> bytes | None:
+    """A stored revision without the chat messages ``cut_chat`` removes (None: it has none)."""
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    doc.apply_update(data)
+    return doc.get_update() if cut_chat(doc, message_id) else None
+
+
 class Pads:
     """Pads and folders, as the API and the CLI use them."""
 
@@ -525,7 +549,8 @@ class Pads:
 
     async def delete_chat(self, who: Principal, pad_id: str, message_id: str | None) -> int:
         """Moderation (owners, folder admins): delete one chat message by id, or all of them (None).
-        How many went."""
+        How many went. The text is erased, not only hidden: the pad's log is folded into a snapshot
+        (which keeps deleted content only as lengths) and the stored revisions lose the message."""
         removed = 0
 
         def cut(doc: pycrdt.Doc[Any]) -> bytes | None:
@@ -533,24 +558,15 @@ class Pads:
             copy: pycrdt.Doc[Any] = pycrdt.Doc()
             copy.apply_update(doc.get_update())
             before = copy.get_state()
-            chat = copy.get(CHAT_FIELD, type=pycrdt.Array)
-            values = chat.to_py() or []
-            doomed = [
-                i
-                for i, m in enumerate(values)
-                if message_id is None or (isinstance(m, dict) and m.get("id") == message_id)
-            ]
-            if not doomed:
-                return None
-            with copy.transaction():
-                for i in reversed(doomed):
-                    del chat[i]
-            removed = len(doomed)
-            return copy.get_update(before)
+            removed = cut_chat(copy, message_id)
+            return copy.get_update(before) if removed else None
 
-        await self.server_edit(who, pad_id, Action.MANAGE, cut)
+        room = await self.server_edit(who, pad_id, Action.MANAGE, cut)
         if message_id is not None and removed == 0:
             raise ChatMessageNotFound(f"Pad {pad_id} has no chat message with the id {message_id[:80]!r}.")
+        if removed:
+            self.rooms.compact(room)
+            await self.rooms.store.rewrite_revisions(pad_id, partial(_revision_without, message_id))
         return removed
 
     # -- folders -----------------------------------------------------------------------------------

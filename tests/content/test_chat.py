@@ -4,6 +4,10 @@ or break the bounds, before any other client sees them."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from pathlib import Path
+
 import httpx
 import pycrdt
 
@@ -157,3 +161,73 @@ async def test_the_owner_turns_the_chat_off_and_on(server: ServerProcess) -> Non
         await wait_for(lambda: ids(b) == ["m2"], what="a message once the chat is back on")
         await a.close()
         await b.close()
+
+
+def stored_blobs(data_dir: Path, pad_id: str) -> list[bytes]:
+    """Every blob the database holds for the pad: log rows, snapshot, revisions."""
+    with contextlib.closing(sqlite3.connect(data_dir / "crdtpad.sqlite3")) as db:
+        return [
+            bytes(row[0])
+            for table in ("pad_updates", "pad_snapshots", "pad_revisions")
+            for row in db.execute(f"SELECT data FROM {table} WHERE pad_id = ?", (pad_id,))
+        ]
+
+
+def anywhere(data_dir: Path, pad_id: str, secret: bytes) -> bool:
+    return any(secret in blob for blob in stored_blobs(data_dir, pad_id))
+
+
+async def test_a_deleted_message_leaves_no_trace_on_disk(server: ServerProcess) -> None:
+    """A teacher deleting a derailed message erases it: not in the log, the snapshot, the history,
+    nor (the server stopped) anywhere in the database file's bytes."""
+    rude, kept = b"RUDE-0f3a9c-derailed", b"KEPT-77b1e2-fine"
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        csrf = await teacher(c)
+        pad = (await c.post("/api/v1/pads", json={"title": "class"}, headers=csrf)).json()["id"]
+        kid = await YClient(server.ws_url(pad)).connect()
+        say(kid, "m1", kept.decode())
+        say(kid, "m2", rude.decode())
+        await wait_for(kid.all_saved, what="the chat stored")
+        # A saved revision holds the whole document, chat included.
+        assert (
+            await c.post(f"/api/v1/pads/{pad}/revisions", json={"name": "before"}, headers=csrf)
+        ).status_code == 201
+        assert anywhere(server.data_dir, pad, rude)
+
+        assert (await c.delete(f"/api/v1/pads/{pad}/chat/m2", headers=csrf)).json() == {"removed": 1}
+        await wait_for(
+            lambda: not anywhere(server.data_dir, pad, rude), what="the message erased from the store"
+        )
+        assert anywhere(server.data_dir, pad, kept)  # the other message stays, in the history too
+        revs = (await c.get(f"/api/v1/pads/{pad}/revisions")).json()
+        assert [r["name"] for r in revs] == ["before"]
+        export = await c.get(f"/api/v1/pads/{pad}/revisions/{revs[0]['rev']}/export/yjs")
+        assert export.status_code == 200 and rude not in export.content and kept in export.content
+        assert ids(kid) == ["m1"] and kid.close_code is None
+        await kid.close()
+    assert server.terminate() == 0
+    files = [p for p in server.data_dir.iterdir() if p.name.startswith("crdtpad.sqlite3")]
+    assert files and not any(rude in p.read_bytes() for p in files), [p.name for p in files]
+    assert any(kept in p.read_bytes() for p in files)
+
+
+async def test_a_refused_message_leaves_the_store_soon(server: ServerProcess) -> None:
+    forged = b"FORGED-5d2c81-as-the-teacher"
+    pad = server.create_pad()
+    watcher = await YClient(server.ws_url(pad)).connect()  # keeps the room loaded (unloading compacts)
+    kid = await YClient(server.ws_url(pad)).connect()
+    say(kid, "x", forged.decode(), author_id="user:teacher")
+    assert await kid.wait_closed() == 4400
+
+    # The update is logged with its refusal (deleted in the same step); the room then folds its
+    # log into a snapshot although a client keeps it loaded (unloading would compact anyway).
+    def compacted() -> bool:
+        with contextlib.closing(sqlite3.connect(server.data_dir / "crdtpad.sqlite3")) as db:
+            rows = db.execute("SELECT count(*) FROM pad_snapshots WHERE pad_id = ?", (pad,)).fetchone()[0]
+        return rows > 0 and not anywhere(server.data_dir, pad, forged)
+
+    await wait_for(compacted, what="the refused text compacted away")
+    fresh = await YClient(server.ws_url(pad)).connect()
+    assert ids(fresh) == [] and ids(watcher) == [] and watcher.close_code is None
+    for y in (fresh, watcher):
+        await y.close()

@@ -14,8 +14,9 @@ items it was inserted next to), so the room applies an update, and this module l
 inserted into the chat: anything that breaks the rules (or any message at all while the pad's
 chat is off) is deleted again in a second transaction before anything is relayed, so other
 clients never see it (Yjs drops an item inserted and deleted in one update from its events); a
-sender that broke a rule is then closed with 4400 and the reason. The refused text stays in the
-log row until the next compaction, which garbage-collects deleted content.
+sender that broke a rule is then closed with 4400 and the reason. The refused text is still in
+the update's log row: the room folds its log into a snapshot (which holds deleted content only
+as lengths) at the janitor's next tick, so it does not stay on disk.
 """
 
 from __future__ import annotations
@@ -98,13 +99,14 @@ class ChatRules:
         """Start recording insertions (right before a client's update is applied)."""
         self._inserted = []
 
-    def police(self, author_id: str | None) -> str | None:
+    def police(self, author_id: str | None) -> tuple[int, str | None]:
         """Stop recording; delete every recorded message the rules refuse, in one transaction.
-        The first rule broken (the sender is then closed), or None: everything was allowed, or
-        the chat is off (messages vanish, the sender stays: it may just not know yet)."""
+        How many were deleted, and the first rule broken (the sender is then closed) or None:
+        everything was allowed, or the chat is off (messages vanish, the sender stays: it may
+        just not know yet)."""
         inserted, self._inserted = self._inserted, None
         if not inserted:
-            return None
+            return 0, None
         refused: list[int] = []
         reason: str | None = None
         for index, value in inserted:
@@ -116,4 +118,4 @@ class ChatRules:
             with self._doc.transaction():
                 for index in sorted(refused, reverse=True):
                     del self._array[index]
-        return reason
+        return len(refused), reason

@@ -132,6 +132,7 @@ class Room:
         "log_bytes",
         "pad_id",
         "revision_seq",
+        "scrub_due",
         "snapshot_seq",
     )
 
@@ -152,6 +153,7 @@ class Room:
         self.empty_since: float | None = time.monotonic()
         self.snapshot_seq = 0
         self.revision_seq = 0  # the log position of the newest stored revision
+        self.scrub_due = False  # removed content (refused chat) waits in the log for a compaction
         self.last_edit = 0.0  # monotonic time of the last applied change
         self.edited_at: int | None = None  # wall-clock ms of the last change, for display
         self._unsent: deque[tuple[int, bytes]] = deque()  # applied, not yet committed, in seq order
@@ -356,7 +358,7 @@ class Room:
             # A Rust panic (PanicException is a BaseException) leaves the Doc in an unknown state.
             self.fail("panic", f"Yrs panicked applying an update: {exc!r}")
             raise UpdateRejected("The update crashed the CRDT engine.", "panic") from None
-        refusal = self.chat.police(conn.author_id) if conn is not None else None
+        removed, refusal = self.chat.police(conn.author_id) if conn is not None else (0, None)
         effective, self._effective = self._effective, []
         if rejected is None:
             self.structure.commit(admission)
@@ -366,6 +368,8 @@ class Room:
                 self.structure.absorb(validate_update(change, self._stored_limits()))
         for change in effective:
             self._persist(change)
+        if removed:
+            self.scrub_due = True  # the refused text is in the log row just written
         self._rooms.metrics.updates_applied.inc()
         if rejected is not None:
             raise rejected
@@ -692,6 +696,10 @@ class Rooms:
                 except Exception:
                     # The room failed while flushing; fail() already dropped it. Keep going.
                     log.exception("Pad %s: unload failed", room.pad_id)
+            for room in rooms:
+                if room.scrub_due:  # at most one compaction per room and tick, however many refusals
+                    room.scrub_due = False
+                    self.compact(room)
             if now - last_compact_scan >= self.limits.compact_interval_s:
                 last_compact_scan = now
                 for room in list(self._rooms.values()):
@@ -726,6 +734,10 @@ class Rooms:
             if room.committed_seq > room.revision_seq:
                 # Read in one step with the seq: the copy holds exactly what is committed up to it.
                 due.append((room, room.committed_seq, room.doc.get_update()))
+        # A room that committed more while we waited for the others is left for the next tick: a
+        # stale copy stored after a moderator's chat deletion (whose scrub of the stored revisions
+        # runs once that deletion is committed) would bring the message back into the history.
+        due = [(room, seq, data) for room, seq, data in due if room.committed_seq == seq]
         if not due:
             return
         await self.store.add_revisions_of_pads(
