@@ -30,7 +30,25 @@ async def test_offline_edits_survive_a_reload_and_merge(
     await ctx_a.set_offline(True)
     await expect(a.locator("#status")).to_have_text("Offline — changes kept on this device", timeout=5_000)
     await a.keyboard.type("Typed offline, ")
-    await a.wait_for_timeout(500)  # y-indexeddb writes each update as it happens
+    # y-indexeddb writes each update as it happens, in a read-write transaction on "updates";
+    # one made after them finishes after them (IndexedDB runs overlapping ones in order).
+    await a.evaluate(
+        """async (name) => {
+            const db = await new Promise((ok, fail) => {
+                const req = indexedDB.open(name);
+                req.onsuccess = () => ok(req.result);
+                req.onerror = () => fail(req.error);
+            });
+            await new Promise((ok, fail) => {
+                const tx = db.transaction(["updates"], "readwrite");
+                tx.oncomplete = ok;
+                tx.onerror = () => fail(tx.error);
+                tx.objectStore("updates").count();
+            });
+            db.close();
+        }""",
+        f"crdtpad-{pad_id}",
+    )
     await a.reload()  # still offline: the service worker serves the page, IndexedDB the text
     await expect(a.locator(".ql-editor")).to_contain_text("Online first. Typed offline,", timeout=15_000)
     await expect(a.locator("#status")).to_have_text("Offline — changes kept on this device", timeout=10_000)

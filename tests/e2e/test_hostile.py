@@ -186,8 +186,14 @@ async def test_deeply_nested_value_is_rejected_fast(strict: ServerProcess) -> No
 
 async def test_shared_types_nested_one_level_per_update_stop_at_limit(strict: ServerProcess) -> None:
     async with bystanders(strict):
-        c = YClient(strict.ws_url(pad()))
+        pad_id = pad()
+        c, watcher = YClient(strict.ws_url(pad_id)), YClient(strict.ws_url(pad_id))
         await c.connect()
+        await watcher.connect()
+
+        def relayed(clock: int) -> bool:
+            return p.read_state_vector(watcher.doc.get_state()).get(doc.client_id, 0) >= clock
+
         doc = pycrdt.Doc()
         root = doc.get("a", type=pycrdt.Array)
         cur: pycrdt.Array[object] = root
@@ -198,11 +204,15 @@ async def test_shared_types_nested_one_level_per_update_stop_at_limit(strict: Se
             cur = cur[len(cur) - 1]
             depth += 1
             await c.send_raw(p.sync_update(doc.get_update(before)))
-            await asyncio.sleep(0.005)
+            # In lockstep: the next level goes once this one reached the watcher, or was refused.
+            clock = p.read_state_vector(doc.get_state())[doc.client_id]
+            await wait_for(lambda clock=clock: c.close_code is not None or relayed(clock), what="the relay")
         await c.wait_closed()
         assert c.close_code == 4400
         assert "depth" in c.close_reason.lower() or "deep" in c.close_reason.lower()
-        assert depth <= 66
+        assert depth == 65, depth  # the first level past the limit (64) is the one refused
+        assert watcher.close_code is None
+        await watcher.close()
 
 
 async def test_rate_limit_closes_4429(strict: ServerProcess) -> None:

@@ -55,6 +55,10 @@ async def test_hanging_and_dead_receivers_slow_neither_typing_nor_the_healthy_re
                 await wait_for(lambda typed=f"{i} ": typed in str(reader), what=f"edit {i} relayed")
                 round_trips.append(time.monotonic() - started)
                 await visitor.close()
+                # Paced by the healthy receiver (its queue holds 5 too), not by the clock.
+                await wait_for(
+                    lambda n=i + 1: len(healthy.events(pad, "user.left")) >= n, what=f"visitor {i} left"
+                )
             # Generous bound: a room waiting on a receiver would take the 3 s timeout per event.
             assert max(round_trips) < 1.5, round_trips
             final = str(writer)

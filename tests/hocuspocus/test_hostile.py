@@ -204,15 +204,15 @@ async def test_too_many_pads_waiting_for_authentication_close_4205(strict: Serve
 async def test_a_socket_that_authenticates_nothing_in_time_closes_4408(strict: ServerProcess) -> None:
     async with bystanders(strict), person(strict) as owner:
         private = await owner.pad("private")
+        started = time.monotonic()  # before the sockets open: the server's timers start later
         async with RawClient(hp_url(strict)) as silent, RawClient(hp_url(strict)) as denied:
-            started = time.monotonic()
             await denied.send(auth(private))  # refused: a PermissionDenied does not count
             (refused,) = await denied.wait(private, AUTH)
             assert refused.string(skip=1) == f"4404: No pad has the id {private}."
             for raw in (silent, denied):
                 code, reason = await raw.closed(timeout=AUTH_TIMEOUT_S + 5)
                 assert (code, reason) == (4408, f"no document was authenticated within {AUTH_TIMEOUT_S:g} s")
-            assert time.monotonic() - started >= AUTH_TIMEOUT_S - 0.1
+            assert time.monotonic() - started >= AUTH_TIMEOUT_S
 
 
 async def test_an_invalid_pad_id_or_one_pad_too_many_is_refused_and_the_socket_stays(

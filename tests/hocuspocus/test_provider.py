@@ -131,10 +131,11 @@ async def test_forced_resyncs_are_answered_so_nothing_stays_unsynced(hp_server: 
     async with HocuspocusNode(hp_url(hp_server)) as hp:
         await hp.open(pad, force_sync_ms=150)  # a SyncStep1 every 150 ms resets the count to 1
         await hp.insert(pad, "forced")
-        await asyncio.sleep(0.6)
-        await hp.wait_saved(pad)
-        resets = [e for e in hp.seen("unsynced", pad) if e["number"] == 1]
-        assert len(resets) >= 3  # ... and each came back to 0
+        await wait_for(
+            lambda: len([e for e in hp.seen("unsynced", pad) if e["number"] == 1]) >= 3,
+            what="three forced resyncs",
+        )
+        await hp.wait_saved(pad)  # ... and each came back to 0
         assert hp_server.text(pad) == "forced"
 
 
@@ -204,12 +205,12 @@ async def test_revoking_access_ends_only_that_pad_on_a_shared_socket(hp_server: 
             await hp.insert(a, "a before")
             await hp.wait_saved(a)
             await owner.call("DELETE", f"/pads/{a}/links/{link_a}", 204)
-            assert (await hp.wait("denied", a, timeout=2))["reason"] == (
+            assert (await hp.wait("denied", a, timeout=5))["reason"] == (
                 "4401: The share link or unlock token is unknown, revoked or expired."
             )
-            assert (await hp.wait("doc-close", a, timeout=2))["reason"].startswith("4401: ")
+            assert (await hp.wait("doc-close", a, timeout=5))["reason"].startswith("4401: ")
             await owner.call("DELETE", f"/pads/{c}", 204)
-            assert (await hp.wait("denied", c, timeout=2))["reason"] == "4410: the pad was deleted"
+            assert (await hp.wait("denied", c, timeout=5))["reason"] == "4410: the pad was deleted"
             # The other pad on the socket carries on; the ended one's edits go nowhere.
             await hp.insert(a, " after")
             await hp.insert(b, "b goes on")

@@ -27,14 +27,19 @@ def typed(text: str) -> bytes:
     return doc.get_update()
 
 
-def slowed(obj: Any, name: str, delay: float = 0.2) -> None:
+def slowed(obj: Any, name: str, delay: float = 0.5) -> asyncio.Event:
+    """Make ``obj.name`` wait ``delay`` before it runs; the event is set when it is first called,
+    so a test starts its racing step once the slowed call is under way, not after a guess."""
     real: Callable[..., Awaitable[Any]] = getattr(obj, name)
+    entered = asyncio.Event()
 
     async def slow(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
         await asyncio.sleep(delay)
         return await real(*args, **kwargs)
 
     setattr(obj, name, slow)
+    return entered
 
 
 def log_rows(api: Api, pad_id: str) -> int:
@@ -106,9 +111,9 @@ async def test_an_http_edit_racing_a_removal_is_not_applied(tmp_path: Path) -> N
         owner, pad_id = await owner_and_pad(api)
         mallory = Principal(await s.accounts.create_user("mallory", PASSWORD))
         await s.pads.set_member(owner, "pad", pad_id, "mallory", Role.EDITOR)
-        slowed(s.store, "load")
+        loading = slowed(s.store, "load")
         put = asyncio.create_task(s.pads.write_text(mallory, pad_id, "vandalised"))
-        await asyncio.sleep(0.05)  # checked, now loading the room
+        await loading.wait()  # checked, now loading the room
         await s.pads.remove_member(owner, "pad", pad_id, "mallory")
         with pytest.raises(Exception) as refused:
             await put
@@ -120,9 +125,9 @@ async def test_an_http_edit_racing_a_deletion_answers_410_and_stores_nothing(tmp
     async with running(tmp_path) as api:
         s = api.services
         owner, pad_id = await owner_and_pad(api)
-        slowed(s.store, "load")
+        loading = slowed(s.store, "load")
         put = asyncio.create_task(s.pads.write_text(owner, pad_id, "I am back"))
-        await asyncio.sleep(0.05)
+        await loading.wait()
         await s.pads.delete(owner, pad_id)
         with pytest.raises(PadDeleted):
             await put
@@ -134,9 +139,9 @@ async def test_a_room_loading_during_a_deletion_never_goes_live(tmp_path: Path) 
     async with running(tmp_path) as api:
         s = api.services
         owner, pad_id = await owner_and_pad(api)
-        slowed(s.store, "load")
+        loading = slowed(s.store, "load")
         opening = asyncio.create_task(s.rooms.open(pad_id))
-        await asyncio.sleep(0.05)
+        await loading.wait()
         await s.pads.delete(owner, pad_id)
         with pytest.raises(PadDeleted):
             await opening
@@ -166,9 +171,9 @@ async def test_a_pad_created_while_its_folder_is_deleted_does_not_survive(tmp_pa
         folder = await s.pads.create_folder(owner.user, "5B")  # type: ignore[arg-type]
         await s.pads.set_member(owner, "folder", folder.id, "student", Role.EDITOR)
         first = await s.pads.create(student, "first", "private", folder_id=folder.id)
-        slowed(s.store, "delete_pad", 0.1)
+        emptying = slowed(s.store, "delete_pad")
         deleting = asyncio.create_task(s.pads.delete_folder(owner, folder.id))
-        await asyncio.sleep(0.05)
+        await emptying.wait()  # archived (committed), now erasing its pads
         with pytest.raises(Forbidden):  # the folder is archived while it is emptied
             await s.pads.create(student, "late", "private", folder_id=folder.id)
         await deleting
@@ -187,9 +192,9 @@ async def test_an_unlock_racing_a_password_change_does_not_open_the_pad(tmp_path
                 "UPDATE pads SET password_hash = ? WHERE id = ?",
                 (Argon2Hasher(time_cost=2, memory_cost=19456, parallelism=1).hash("sesame seeds"), pad_id),
             )
-        slowed(s.accounts.hasher, "verify")
+        verifying = slowed(s.accounts.hasher, "verify")
         unlocking = asyncio.create_task(s.pads.unlock(pad_id, "sesame seeds", "1.2.3.4"))
-        await asyncio.sleep(0.05)
+        await verifying.wait()
         await s.pads.update(owner, pad_id, password="new sesame")
         with pytest.raises(NotAuthenticated):
             await unlocking

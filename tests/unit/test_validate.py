@@ -461,18 +461,21 @@ def test_policy_caps_are_enforced() -> None:
 def test_26000_deep_any_is_rejected_quickly() -> None:
     data = nested_any(26_000)
     assert 50_000 < len(data) < 54_000
-    started = time.perf_counter()
+    started = time.process_time()
     error = rejected(data)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert error.kind == "any_depth"
-    assert elapsed < 0.05
+    # Quickly, measured without the clock: it stops at the 65th level, in the first few hundred
+    # bytes of 52 KB, having read nothing past them. (And within a generous CPU-time bound.)
+    assert error.offset is not None and error.offset < 1_000, error.offset
+    assert elapsed < 1.0
 
 
 def test_deep_json_in_a_long_text_is_rejected_quickly() -> None:
     text = '["' + "x" * 500_000 + '",' + "[" * 10_000 + "]" * 10_000 + "]"
-    started = time.perf_counter()
+    started = time.process_time()
     assert rejected(update(block(1, 0, root_item(5, vs(text))))).kind == "json"
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_brackets_inside_json_strings_do_not_count() -> None:
