@@ -486,6 +486,52 @@ async def test_purge_leaves_a_pad_exactly_as_delete_pad_does(tmp_path: Path) -> 
     assert a == b
 
 
+async def test_a_purge_while_serving_cuts_off_open_pages_and_stores_nothing_more(tmp_path: Path) -> None:
+    """The server is not told; it finds the tombstone at the pad's next commit (editors) or its
+    next sweep for erased pads (readers), closes 4410, and stores nothing more of it, shutdown
+    included."""
+    # First no sweep (every 10 minutes): the editors are cut off by their own next commit.
+    srv = ServerProcess(tmp_path / "data", CRDTPAD_COMPACT_INTERVAL_S="600", CRDTPAD_UNLOAD_GRACE_S="60")
+    s = settings_at(srv.data_dir)
+    clients: list[YClient] = []
+    with srv:
+        typed, read, kept = srv.create_pad("typed in"), srv.create_pad("only read"), srv.create_pad("kept")
+        writer, bystander, other = (YClient(srv.ws_url(pad_id)) for pad_id in (typed, typed, kept))
+        for y in (writer, bystander, other):
+            clients.append(await y.connect())
+        writer.type("secret words")
+        other.type("still here")
+        await wait_for(writer.all_saved, what="the text stored")
+        await wait_for(other.all_saved, what="the other pad stored")
+        set_updated_at(s.db_path, [typed], now_ms() - 60 * DAY_MS)
+        assert await purge_pads(s, [typed]) == 1
+        writer.type(" and more after the purge")
+        assert await writer.wait_closed() == 4410
+        assert await bystander.wait_closed() == 4410
+        assert other.close_code is None
+        other.type(", and on")
+        await wait_for(other.all_saved, what="the other pad goes on")
+        for y in clients:
+            await y.close()
+        assert srv.terminate() == 0  # a clean stop compacts every loaded room
+    assert set(rows_of(s.db_path, typed).values()) == {0}, rows_of(s.db_path, typed)
+    assert "was erased while loaded" in srv.log()
+
+    # A page that only reads is cut off by the sweep.
+    srv.env["CRDTPAD_COMPACT_INTERVAL_S"] = "0.2"
+    with srv:
+        reader = await YClient(srv.ws_url(read)).connect()
+        set_updated_at(s.db_path, [read], now_ms() - 60 * DAY_MS)
+        assert await purge_pads(s, [read]) == 1
+        assert await reader.wait_closed() == 4410
+        await reader.close()
+        assert httpx.get(f"{srv.url}/api/v1/pads/{typed}/text").status_code == 410
+        assert srv.text(kept) == "still here, and on"
+        assert srv.terminate() == 0
+    for pad_id in (typed, read):
+        assert set(rows_of(s.db_path, pad_id).values()) == {0}, rows_of(s.db_path, pad_id)
+
+
 async def test_interrupted_purge_leaves_every_pad_whole(tmp_path: Path) -> None:
     s = settings_at(tmp_path / "data")
     texts = await make_pads(s, 10)

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import aiosqlite
+
 from crdtpad.db import transaction
 from crdtpad.errors import PadCorrupt
 from crdtpad.store.base import SqliteStore
@@ -117,7 +119,7 @@ class PadStore(Protocol):
     async def get_pad(self, pad_id: str) -> PadRecord | None: ...
     async def ensure_pad(self, pad_id: str, title: str) -> PadRecord: ...
     async def load(self, pad_id: str) -> StoredDoc: ...
-    async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None: ...
+    async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> frozenset[str]: ...
     async def delete_pad(self, pad_id: str) -> None: ...
 
 
@@ -226,14 +228,20 @@ class SqlitePadStore(SqliteStore):
             updates.append((int(seq), blob))
         return StoredDoc(snapshot, upto, tuple(updates), chat_enabled=flags is None or bool(flags[0]))
 
-    async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None:
-        """Append log rows and apply compactions, all in one transaction."""
+    async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> frozenset[str]:
+        """Append log rows and apply compactions, all in one transaction. Writes for a pad that
+        is a tombstone (erased behind the server's back, e.g. by ``crdtpad admin purge``) are
+        dropped, never stored: the ids of those pads."""
         async with self._write_lock:
-            await self._write(appends, compactions)
+            return await self._write(appends, compactions)
 
-    async def _write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None:
+    async def _write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> frozenset[str]:
         w = self._w
         async with transaction(w):
+            gone = await self._tombstones(w, {a.pad_id for a in appends} | {c.pad_id for c in compactions})
+            if gone:
+                appends = [a for a in appends if a.pad_id not in gone]
+                compactions = [c for c in compactions if c.pad_id not in gone]
             if appends:
                 await w.executemany(
                     "INSERT INTO pad_updates (pad_id, seq, data, crc) VALUES (?, ?, ?, ?)",
@@ -256,6 +264,29 @@ class SqlitePadStore(SqliteStore):
                     "(SELECT upto_seq FROM pad_snapshots WHERE pad_id = ?)",
                     (c.pad_id, c.pad_id),
                 )
+
+        return gone
+
+    @staticmethod
+    async def _tombstones(conn: aiosqlite.Connection, pad_ids: set[str]) -> frozenset[str]:
+        """Which of ``pad_ids`` are erased pads, read on ``conn``."""
+        if not pad_ids:
+            return frozenset()
+        ids = sorted(pad_ids)
+        gone: set[str] = set()
+        for i in range(0, len(ids), 500):  # well under SQLite's bound on parameters
+            chunk = ids[i : i + 500]
+            async with conn.execute(
+                f"SELECT id FROM pads WHERE deleted_at IS NOT NULL AND id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ) as cur:
+                gone.update(str(row[0]) for row in await cur.fetchall())
+        return frozenset(gone)
+
+    async def tombstones(self, pad_ids: set[str]) -> frozenset[str]:
+        """Which of ``pad_ids`` are erased pads."""
+        async with self._read_lock:
+            return await self._tombstones(self._r, pad_ids)
 
     async def delete_pad(self, pad_id: str) -> None:
         """Erase the pad's data, title, members, links and password; leave a tombstone so its id

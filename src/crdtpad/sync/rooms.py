@@ -424,6 +424,18 @@ class Room:
         self._rooms.forget(self)
         self._wake()
 
+    def erased(self) -> None:
+        """The pad was erased behind the server's back (``crdtpad admin purge`` while serving):
+        close every client with 4410 and drop the room, as deleting it over the API does."""
+        if self.deleted:
+            return
+        log.warning("Pad %s was erased while loaded: closing its clients", self.pad_id)
+        self.deleted = self.failed = True  # the writer drops what it still holds for it
+        self.close_all(CloseCode.PAD_DELETED, "the pad was deleted")
+        self._rooms.forget(self)
+        self._rooms.events.pad_deleted(self.pad_id)
+        self._wake()
+
     def snapshot(self) -> Compaction:
         """A compaction of everything applied so far."""
         return Compaction(self.pad_id, self.applied_seq, self.doc.get_update())
@@ -516,7 +528,7 @@ class BatchWriter:
         compactions = [op for op, _ in batch if isinstance(op, Compaction)]
         started = time.perf_counter()
         try:
-            await self.store.write(appends, compactions)
+            gone = await self.store.write(appends, compactions)
         except Exception as exc:
             log.exception("Commit of %d updates and %d compactions failed", len(appends), len(compactions))
             for op, room in batch:
@@ -531,6 +543,9 @@ class BatchWriter:
         upto: dict[Room, int] = {}
         for op, room in batch:
             if room is None:
+                continue
+            if op.pad_id in gone:
+                room.erased()  # nothing of it was stored
                 continue
             if isinstance(op, Append):
                 upto[room] = max(upto.get(room, 0), op.seq)
@@ -702,12 +717,26 @@ class Rooms:
                     self.compact(room)
             if now - last_compact_scan >= self.limits.compact_interval_s:
                 last_compact_scan = now
+                await self._sweep_erased()
                 for room in list(self._rooms.values()):
                     if (
                         room.log_count >= self.limits.compact_after_updates
                         or room.log_bytes >= self.limits.compact_after_bytes
                     ):
                         self.compact(room)
+
+    async def _sweep_erased(self) -> None:
+        """Close the rooms of pads erased behind the server's back, readers included (a room that
+        edits finds out at its next commit already)."""
+        try:
+            gone = await self.store.tombstones(set(self._rooms))
+        except Exception:
+            log.exception("Looking for erased pads failed")
+            return
+        for pad_id in gone:
+            room = self._rooms.get(pad_id)
+            if room is not None and pad_id not in self._deleting:
+                room.erased()
 
     async def revise(self, room: Room, name: str | None = None, author_id: int | None = None) -> int:
         """Store a revision of the room's document as committed; its number."""
