@@ -28,7 +28,7 @@ from crdtpad.errors import CrdtpadError
 from crdtpad.pads import import_doc, new_id
 from crdtpad.store.pads import SqlitePadStore
 from crdtpad.sync.rooms import PAD_ID_RE
-from crdtpad.transfer.etherpad import KEY_REVISION_EVERY, MAX_HISTORY, MAX_RECORD_NUMBER
+from crdtpad.transfer.etherpad import KEY_REVISION_EVERY, MAX_HISTORY, MAX_RECORD_NUMBER, MAX_SAVED
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,50 @@ def _pad_json(db: sqlite3.Connection, name: str, max_bytes: int) -> str:
             break  # older history does not fit: the pad comes with what did
         records.update(record)
         room -= size
+    # Saved revisions: the records from the key revision before each up to it (changesets
+    # included: the importer replays them), newest first, each whole or not at all.
+    for number in _saved_numbers(pad, head):
+        wanted = {}
+        for n in range(number - number % KEY_REVISION_EVERY, number + 1):
+            key = f"pad:{name}:revs:{n}"
+            if key in records:
+                continue
+            found = db.execute("SELECT value FROM store WHERE key = ?", (key,)).fetchone()
+            if found is None:
+                break  # the importer leaves this saved revision out
+            wanted[key] = _replayed_record(json.loads(found[0]))
+        size = len(json.dumps(wanted))
+        if size > room:
+            continue
+        records.update(wanted)
+        room -= size
     return json.dumps(records)
+
+
+def _saved_numbers(pad: object, head: object) -> list[int]:
+    """The pad's saved revisions below its head that the importer reads, newest first."""
+    listed = pad.get("savedRevisions") if isinstance(pad, dict) else None
+    if not isinstance(listed, list) or isinstance(head, bool) or not isinstance(head, int):
+        return []
+    numbers = {
+        entry["revNum"]
+        for entry in listed
+        if isinstance(entry, dict)
+        and isinstance(entry.get("revNum"), int)
+        and not isinstance(entry["revNum"], bool)
+        and 0 <= entry["revNum"] < head
+    }
+    return sorted(numbers, reverse=True)[:MAX_SAVED]
+
+
+def _replayed_record(value: object) -> object:
+    """A revision record on the way to a saved revision: its changeset, and the whole text and
+    time of a key revision (its pool left out, as in ``_revision_record``)."""
+    if not isinstance(value, dict) or not isinstance(value.get("meta"), dict):
+        return value
+    meta = value["meta"]
+    kept = {name: meta[name] for name in ("atext", "timestamp") if name in meta}
+    return {"changeset": value.get("changeset"), "meta": kept}
 
 
 def sources(path: Path, max_bytes: int) -> Iterator[Source]:

@@ -362,3 +362,47 @@ async def test_a_history_too_big_for_one_import_keeps_its_most_recent_revisions(
     kept = [name for name, _, _ in big[:-1]]
     assert 1 <= len(kept) < 10  # as many as fit in 16 KiB, the most recent ones
     assert kept == [f"Etherpad r{n}" for n in range(1000 - 100 * len(kept), 1000, 100)]
+
+
+# -- saved revisions -------------------------------------------------------------------------------
+
+SAVED = json.loads((Path(__file__).parents[1] / "transfer/fixtures/etherpad_history.etherpad").read_text())
+SAVED_TEXTS = json.loads(
+    (Path(__file__).parents[1] / "transfer/fixtures/etherpad_history.texts.json").read_text()
+)
+SAVED_NAMES = [
+    "Etherpad r0",
+    "Etherpad r57 ★ First draft",
+    "Etherpad r100 ★ On a key revision",
+    "Etherpad r163 ★ Revision 163",
+    "Etherpad r199 ★ Just before a key",
+    "Etherpad r200",
+    "Etherpad r300",
+    "Etherpad r349 ★ Final",
+]
+
+
+def saved_history_is_whole(history: list[tuple[str | None, int, str]]) -> None:
+    assert [name for name, _, _ in history] == SAVED_NAMES
+    for name, _at, text in history:
+        number = int(str(name).split()[1][1:])
+        assert text == SAVED_TEXTS[number], name
+
+
+async def test_saved_revisions_arrive_over_http_and_from_an_etherpad_database(tmp_path: Path) -> None:
+    """Etherpad's starred revisions, rebuilt by replaying its changesets (made by Etherpad's own
+    library, see tests/transfer/test_easysync.py), on the HTTP import and the database migration."""
+    async with running(tmp_path / "http") as api:
+        _who, auth = await owner(api)
+        r = await api.client.post(
+            "/api/v1/pads/import", files={"file": ("h.etherpad", etherpad_file(SAVED))}, headers=auth
+        )
+        assert r.status_code == 201, r.text
+        saved_history_is_whole(stored_history(api.services.settings.db_path, r.json()["id"]))
+
+    source = tmp_path / "etherpad.sqlite"
+    etherpad_sqlite(source, SAVED)
+    settings = migrate_settings(tmp_path / "db")
+    report = await migrate_etherpad(settings, source)
+    assert report.imported == 1, report
+    saved_history_is_whole(stored_history(settings.db_path, "history"))

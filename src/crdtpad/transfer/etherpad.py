@@ -18,8 +18,9 @@ lists, list ``start`` numbers, alignment, fonts, colours, ``insertorder`` and pl
 
 History: every revision record ``pad:<id>:revs:<n>`` must have a whole number at most the pad's
 ``head``. Etherpad keeps a whole text (``meta.atext``, and since 1.8 ``meta.pool``) only on key
-revisions, every 100th (revision 0 included); the changesets between them are NOT replayed, so
-the history has one step per key revision, not Etherpad's every keystroke. Each key revision with
+revisions, every 100th (revision 0 included); the changesets between them are replayed only up
+to saved revisions (below), so the history has one step per key revision and saved revision,
+not Etherpad's every keystroke. Each key revision with
 a ``meta.atext`` below the head becomes an :class:`EtherpadRevision`: its text decoded exactly as
 the head's (same decoder, pool checks and limits; its own ``meta.pool`` if it has one, else the
 pad's, whose numbering only grows) and its ``meta.timestamp`` (milliseconds, required). Only
@@ -27,6 +28,16 @@ revision 0 and the ``MAX_HISTORY`` most recent key revisions are read; older one
 ``atext`` on a revision that is not a key revision, are not looked at. When there is history,
 the head itself ends it (its time from ``pad:<id>:revs:<head>`` when the file has it). A bad
 record among those read refuses the whole file, naming the record.
+
+Saved revisions (Etherpad's star, the pad record's ``savedRevisions``: ``revNum``, ``label``,
+``timestamp``; the ``MAX_SAVED`` most recent) are rebuilt exactly: from the key revision before
+each, its changesets are applied one by one (``easysync``), then the text is decoded like any
+other. Each becomes a revision named ``Etherpad r<N> ★ <label>`` (plain text, at most
+``MAX_LABEL_CHARS``; ``Revision <N>`` without one), with its revision record's time. A saved
+key revision or head is that revision, labelled. A saved revision that cannot be rebuilt exactly
+(no whole text on its key revision, a revision record missing, or ``MAX_REPLAY_WORK`` spent for
+the file) is left out rather than shown with another text; a changeset that does not apply
+refuses the file, naming its record.
 
 Authorship: every author of the text writes their runs as their own Yjs client (a random client
 id per author), so the editor's authorship colours follow Etherpad's; the ``authors`` map gets
@@ -56,7 +67,7 @@ from typing import Any
 
 import pycrdt
 
-from crdtpad.transfer import ImportRejected, Limits
+from crdtpad.transfer import ImportRejected, Limits, easysync
 from crdtpad.transfer.delta import (
     AUTHORS_FIELD,
     BOLD,
@@ -89,6 +100,9 @@ MAX_RECORD_NUMBER = 999_999_999  # a revision or chat number
 MAX_BASE36_DIGITS = 7  # 36**7 > 78e9: more than any text an import can hold
 KEY_REVISION_EVERY = 100  # Etherpad keeps a whole text on every 100th revision
 MAX_HISTORY = 100  # key revisions imported besides revision 0: the most recent ones
+MAX_SAVED = 100  # saved ("starred") revisions imported: the most recent ones
+MAX_LABEL_CHARS = 80
+MAX_REPLAY_WORK = 2_000_000  # segments and ops touched replaying changesets (~2 s), whole file
 MAX_TIMESTAMP = 253_402_300_799_999  # milliseconds: the last one of the year 9999
 
 # Etherpad's author colour palette (AuthorManager.getColorPalette), indexed by colorId.
@@ -125,11 +139,13 @@ class EtherpadRevision:
     number: int | None  # Etherpad's revision number (None: the head of a pad record without one)
     created_at: int | None  # unix ms, from meta.timestamp; None if the file does not say
     update: bytes  # a Yjs update holding the whole document (text and authors)
+    label: str | None = None  # set: an Etherpad saved ("starred") revision, with its label
 
     @property
     def name(self) -> str:
         """The name it is kept under: named revisions are never dropped by retention."""
-        return f"Etherpad r{self.number}" if self.number is not None else "Etherpad (head)"
+        name = f"Etherpad r{self.number}" if self.number is not None else "Etherpad (head)"
+        return name if self.label is None else f"{name} ★ {self.label}"
 
 
 def _show(value: str) -> str:
@@ -638,7 +654,92 @@ def _key_revisions(numbered: list[tuple[int, str]], head: int | None) -> list[tu
     return chosen
 
 
-History = list[tuple[int, int, list[Run], list[str]]]  # number, time, runs, authors
+History = list[tuple[int, int, list[Run], list[str], str | None]]  # number, time, runs, authors, label
+
+
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    number: int
+    label: str
+    at: int | None
+
+
+def _saved_revisions(pad: dict[str, Any], head: int | None) -> list[_Saved]:
+    """The pad record's ``savedRevisions``, checked: the most recent ``MAX_SAVED``, by number."""
+    listed = pad.get("savedRevisions")
+    if listed is None:
+        return []
+    if not isinstance(listed, list):
+        raise ImportRejected("The pad record's savedRevisions is not a list.")
+    found: dict[int, _Saved] = {}
+    for i, entry in enumerate(listed):
+        number = entry.get("revNum") if isinstance(entry, dict) else None
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise ImportRejected(f"The saved revision {i} of the pad record has no revision number (revNum).")
+        if head is not None and number > head:
+            raise ImportRejected(
+                f"The saved revision {i} of the pad record is revision {number}, past the head ({head})."
+            )
+        label = entry.get("label")
+        text = clean_text(label)[:MAX_LABEL_CHARS].strip() if isinstance(label, str) else ""
+        found[number] = _Saved(number, text or f"Revision {number}", _timestamp(entry, "savedRevisions"))
+    return [found[n] for n in sorted(found)[-MAX_SAVED:]]
+
+
+class _Replay:
+    """Texts at saved revisions, rebuilt from the key revision before each by applying the
+    changesets after it; one bound on the work for the whole file."""
+
+    def __init__(
+        self, records: dict[str, Any], prefix: str, pool: Callable[[], dict[int, tuple[str, str]]]
+    ) -> None:
+        self._records, self._prefix, self._pool = records, prefix, pool
+        self._at: tuple[int, easysync.ATText] | None = None  # the last text rebuilt, reused forward
+        self.work = 0
+
+    def atext(self, number: int) -> dict[str, str] | None:
+        """The atext at revision ``number``; None when it cannot be rebuilt exactly (no whole text
+        on its key revision, a revision record missing, or the work bound reached)."""
+        key_number = number - number % KEY_REVISION_EVERY
+        if self._at is not None and key_number <= self._at[0] <= number:
+            done, state = self._at
+        else:
+            key = f"{self._prefix}{key_number}"
+            meta = _revision_meta(self._records, key) if key in self._records else None
+            atext = meta.get("atext") if meta is not None else None
+            if not isinstance(atext, dict):
+                return None
+            text, attribs = atext.get("text"), atext.get("attribs")
+            if not isinstance(text, str) or not isinstance(attribs, str):
+                raise ImportRejected(
+                    f"The revision record {_show(key)} has a meta.atext without text and attribs."
+                )
+            try:
+                state = easysync.ATText.parse(text, attribs, self._pool())
+            except easysync.ChangesetError as error:
+                raise ImportRejected(f"The revision record {_show(key)} is refused: {error}.") from None
+            done = key_number
+        for n in range(done + 1, number + 1):
+            key = f"{self._prefix}{n}"
+            record = self._records.get(key)
+            if record is None:
+                return None
+            changeset = record.get("changeset") if isinstance(record, dict) else None
+            if not isinstance(changeset, str):
+                raise ImportRejected(f"The revision record {_show(key)} has no changeset.")
+            try:
+                state = state.apply(changeset, self._pool())
+            except easysync.ChangesetError as error:
+                raise ImportRejected(
+                    f"The revision record {_show(key)} is refused: its changeset does not apply: {error}."
+                ) from None
+            if self.work + state.work > MAX_REPLAY_WORK:
+                return None
+        self.work += state.work
+        state.work = 0
+        self._at = (number, state)
+        text, attribs = state.atext()
+        return {"text": text, "attribs": attribs}
 
 
 def _history(
@@ -647,20 +748,21 @@ def _history(
     head: int | None,
     pad_pool: Callable[[], dict[int, tuple[str, str]]],
     limits: Limits,
+    saved: list[_Saved],
+    prefix: str,
 ) -> History:
-    """The key revisions with a text, decoded as strictly as the head, oldest first."""
+    """The key revisions with a text and the saved revisions below the head that can be
+    rebuilt, decoded as strictly as the head, oldest first."""
     found: History = []
     budget = MAX_CATCH_UP  # one budget for the whole history, as much as the head has
-    for number, key in _key_revisions(numbered, head):
-        meta = _revision_meta(records, key)
-        if meta is None or "atext" not in meta:
-            continue  # no whole text here: nothing to show without replaying changesets
-        at = _timestamp(meta, key)
-        if at is None:
-            raise ImportRejected(f"The revision record {_show(key)} has no time (meta.timestamp).")
+    labels = {s.number: s.label for s in saved}
+
+    def add(
+        number: int, key: str, atext: Any, pool: Callable[[], dict[int, tuple[str, str]]], at: int
+    ) -> None:
+        nonlocal budget
         try:
-            pool = pad_pool if "pool" not in meta else partial(_pool, meta, "Its meta", "meta.pool")
-            runs = _text_runs(meta["atext"], pool, limits, "It", "meta.atext")
+            runs = _text_runs(atext, pool, limits, "It", "meta.atext")
             runs, authors, cost = _authored(runs, budget)
         except ImportRejected as error:
             reason = str(error)
@@ -668,7 +770,29 @@ def _history(
                 f"The revision record {_show(key)} is refused: {reason[:1].lower()}{reason[1:]}"
             ) from None
         budget -= cost
-        found.append((number, at, runs, authors))
+        found.append((number, at, runs, authors, labels.get(number)))
+
+    for number, key in _key_revisions(numbered, head):
+        meta = _revision_meta(records, key)
+        if meta is None or "atext" not in meta:
+            continue  # no whole text here: nothing to show without replaying changesets
+        at = _timestamp(meta, key)
+        if at is None:
+            raise ImportRejected(f"The revision record {_show(key)} has no time (meta.timestamp).")
+        pool = pad_pool if "pool" not in meta else partial(_pool, meta, "Its meta", "meta.pool")
+        add(number, key, meta["atext"], pool, at)
+    have = {entry[0] for entry in found}
+    replay = _Replay(records, prefix, pad_pool)
+    for s in saved:
+        if s.number in have or s.number == head:
+            continue  # a key revision (labelled above) or the head (labelled by the caller)
+        atext = replay.atext(s.number)
+        if atext is None:
+            continue  # cannot be rebuilt exactly: left out rather than shown wrong
+        key = f"{prefix}{s.number}"
+        at = _timestamp(_revision_meta(records, key), key) if key in records else None
+        add(s.number, key, atext, pad_pool, at if at is not None else s.at or 0)
+    found.sort(key=lambda entry: entry[0])
     return found
 
 
@@ -715,18 +839,20 @@ def import_etherpad(doc: pycrdt.Doc[Any], data: str | bytes, limits: Limits) -> 
         if author:
             info(author)
     messages = _chat(records, pad_id, chat_head, info)
-    history = _history(records, numbered, head, pad_pool, limits)
+    saved = _saved_revisions(pad, head)
+    history = _history(records, numbered, head, pad_pool, limits, saved, prefix)
+    head_label = next((s.label for s in saved if s.number == head), None)
     head_key, head_at = f"{prefix}{head}", None
-    if history and head is not None and head_key in records:
+    if (history or head_label) and head is not None and head_key in records:
         head_at = _timestamp(_revision_meta(records, head_key), head_key)
 
     fresh = _document(runs, authors, info, messages)
     revisions = [
-        EtherpadRevision(number, at, _document(past, past_authors, info, None).get_update())
-        for number, at, past, past_authors in history
+        EtherpadRevision(number, at, _document(past, past_authors, info, None).get_update(), label)
+        for number, at, past, past_authors, label in history
     ]
-    if revisions:
-        revisions.append(EtherpadRevision(head, head_at, fresh.get_update()))
+    if revisions or head_label is not None:
+        revisions.append(EtherpadRevision(head, head_at, fresh.get_update(), head_label))
     if len(doc.get(TEXT_FIELD, type=pycrdt.Text)):
         raise ValueError("import_etherpad needs an empty Doc: build into a fresh Doc and merge.")
     doc.apply_update(fresh.get_update())

@@ -1,0 +1,179 @@
+"""Etherpad changesets replayed: against a history made by Etherpad's own changeset library
+(fixtures/make_etherpad_history.js: inserts by two authors, deletions, bold set and removed,
+astral characters), every one of its 350 revisions comes out as Etherpad's text, with Etherpad's
+attributes on every character; then saved revisions imported as named revisions, and changesets
+that do not apply refused with the reason."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import pytest
+
+from crdtpad.transfer import ImportRejected, Limits, easysync, etherpad
+from crdtpad.transfer.etherpad import import_etherpad
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RECORDS: dict[str, Any] = json.loads((FIXTURES / "etherpad_history.etherpad").read_text())
+TEXTS: list[str] = json.loads((FIXTURES / "etherpad_history.texts.json").read_text())
+POOL = {int(k): (v[0], v[1]) for k, v in RECORDS["pad:history"]["pool"]["numToAttrib"].items()}
+LIMITS = Limits.for_bytes(10_000_000)
+
+
+def per_unit(text: str, attribs: str) -> list[frozenset[int]]:
+    """The attribute numbers on each UTF-16 unit of an atext (however its ops are cut)."""
+    out: list[frozenset[int]] = []
+    for refs, _lines, size in re.findall(r"((?:\*[0-9a-z]+)*)(?:\|([0-9a-z]+))?\+([0-9a-z]+)", attribs):
+        out += [frozenset(int(n, 36) for n in re.findall(r"\*([0-9a-z]+)", refs))] * int(size, 36)
+    assert len(out) == len(easysync.units(text))
+    return out
+
+
+def text_of(update: bytes) -> str:
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    doc.apply_update(update)
+    return str(doc.get("content", type=pycrdt.Text))
+
+
+def test_every_revision_replays_to_etherpads_text_and_attributes() -> None:
+    state = easysync.ATText.parse("\n", "|1+1", POOL)
+    for n, expected in enumerate(TEXTS):
+        state = state.apply(RECORDS[f"pad:history:revs:{n}"]["changeset"], POOL)
+        text, attribs = state.atext()
+        assert text == expected, n
+        meta = RECORDS[f"pad:history:revs:{n}"]["meta"]
+        if "atext" in meta:  # Etherpad's own whole text at each key revision
+            assert per_unit(text, attribs) == per_unit(meta["atext"]["text"], meta["atext"]["attribs"]), n
+    head = RECORDS["pad:history"]["atext"]
+    assert per_unit(*state.atext()) == per_unit(head["text"], head["attribs"])
+    # Set and removed bold both occur, and astral characters: the fixture exercises what it claims.
+    changesets = [RECORDS[f"pad:history:revs:{n}"]["changeset"] for n in range(len(TEXTS))]
+    for value in ("true", ""):  # bold set, and removed (an empty value), on kept text
+        (bold,) = (n for n, pair in POOL.items() if pair == ("bold", value))
+        assert any(re.search(rf"\*{bold}(\|[0-9a-z]+)?=", cs) for cs in changesets), value
+    assert any(re.search("[\U00010000-\U0010ffff]", t) for t in TEXTS)
+
+
+def test_an_atext_replays_from_any_key_revision() -> None:
+    meta = RECORDS["pad:history:revs:200"]["meta"]
+    state = easysync.ATText.parse(meta["atext"]["text"], meta["atext"]["attribs"], POOL)
+    for n in range(201, 260):
+        state = state.apply(RECORDS[f"pad:history:revs:{n}"]["changeset"], POOL)
+    assert state.atext()[0] == TEXTS[259]
+
+
+@pytest.mark.parametrize(
+    ("changeset", "reason"),
+    [
+        ("Z:2>1+1$x", "applies to a text of 2 units, not 1"),
+        ("Z:1>1+1", "no '$'"),
+        ("Y:1>1+1$x", "does not start with Z:"),
+        ("Z:1>1+1$xy", "leaves 1 units of its character bank unused"),
+        ("Z:1>2+2$x", "inserts more than its character bank holds"),
+        ("Z:1<0-2$", "past the end of the text"),
+        ("Z:1>1*9+1$x", "attribute number 9, which the pool does not have"),
+        ("Z:1>2+1$x", "makes a text of 2 units, not the 3 it announces"),
+        ("Z:1>1+1?$x", "no op at position 7"),
+        ("Z:1>1+1$\ud83c", "lone UTF-16 surrogate"),
+    ],
+)
+def test_a_changeset_that_does_not_apply_says_why(changeset: str, reason: str) -> None:
+    with pytest.raises(easysync.ChangesetError, match=re.escape(reason)):
+        easysync.ATText.parse("\n", "|1+1", POOL).apply(changeset, POOL).atext()
+
+
+def test_saved_revisions_become_named_revisions_with_their_texts() -> None:
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    revisions = import_etherpad(doc, json.dumps(RECORDS), LIMITS)
+    assert [(r.number, r.name) for r in revisions] == [
+        (0, "Etherpad r0"),
+        (57, "Etherpad r57 ★ First draft"),
+        (100, "Etherpad r100 ★ On a key revision"),
+        (163, "Etherpad r163 ★ Revision 163"),  # a saved revision without a label
+        (199, "Etherpad r199 ★ Just before a key"),
+        (200, "Etherpad r200"),
+        (300, "Etherpad r300"),
+        (349, "Etherpad r349 ★ Final"),  # the head
+    ]
+    for r in revisions:
+        assert text_of(r.update) == TEXTS[r.number], r.number
+        assert r.created_at == RECORDS[f"pad:history:revs:{r.number}"]["meta"]["timestamp"]
+    assert str(doc.get("content", type=pycrdt.Text)) == TEXTS[-1]
+
+
+def with_records(change: dict[str, Any]) -> dict[str, Any]:
+    records = copy.deepcopy(RECORDS)
+    for key, value in change.items():
+        if value is None:
+            del records[key]
+        else:
+            records[key] = value
+    return records
+
+
+def names(records: dict[str, Any]) -> list[str]:
+    return [r.name for r in import_etherpad(pycrdt.Doc(), json.dumps(records), LIMITS)]
+
+
+def test_a_saved_revision_that_cannot_be_rebuilt_is_left_out_not_shown_wrong(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A revision record missing between the key revision and the saved one.
+    assert "Etherpad r163 ★ Revision 163" not in names(with_records({"pad:history:revs:130": None}))
+    assert "Etherpad r57 ★ First draft" in names(with_records({"pad:history:revs:130": None}))
+    # No whole text on its key revision.
+    key = copy.deepcopy(RECORDS["pad:history:revs:0"])
+    del key["meta"]["atext"]
+    assert not any("First draft" in n for n in names(with_records({"pad:history:revs:0": key})))
+    # The replay bound reached: the later saved revisions are left out.
+    monkeypatch.setattr(etherpad, "MAX_REPLAY_WORK", 3_000)
+    kept = names(RECORDS)
+    assert "Etherpad r57 ★ First draft" in kept and "Etherpad r199 ★ Just before a key" not in kept
+    assert kept[-1] == "Etherpad r349 ★ Final"  # the head needs no replay
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            {"pad:history:revs:120": {"changeset": "Z:1>1+1$x", "meta": {"timestamp": 1}}},
+            "The revision record 'pad:history:revs:120' is refused: its changeset does not apply: "
+            "it applies to a text of 1 units",
+        ),
+        ({"pad:history:revs:120": {"meta": {"timestamp": 1}}}, "'pad:history:revs:120' has no changeset"),
+    ],
+)
+def test_a_bad_changeset_on_the_way_to_a_saved_revision_refuses_the_file(
+    change: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(ImportRejected, match=re.escape(reason)):
+        names(with_records(change))
+
+
+@pytest.mark.parametrize(
+    ("saved", "reason"),
+    [
+        ("not a list", "savedRevisions is not a list"),
+        ([{"label": "x"}], "The saved revision 0 of the pad record has no revision number (revNum)."),
+        ([{"revNum": 350}], "is revision 350, past the head (349)"),
+        ([{"revNum": True}], "has no revision number"),
+    ],
+)
+def test_bad_saved_revisions_are_refused(saved: Any, reason: str) -> None:
+    records = copy.deepcopy(RECORDS)
+    records["pad:history"]["savedRevisions"] = saved
+    with pytest.raises(ImportRejected, match=re.escape(reason)):
+        names(records)
+
+
+def test_labels_are_plain_bounded_text() -> None:
+    records = copy.deepcopy(RECORDS)
+    records["pad:history"]["savedRevisions"] = [{"revNum": 57, "label": "<b>x</b>\u0000" + "y" * 200}]
+    (label,) = [n for n in names(records) if "★" in n]
+    assert label.startswith("Etherpad r57 ★ <b>x</b>") and len(label) <= len("Etherpad r57 ★ ") + 80
+    assert "\u0000" not in label
