@@ -17,19 +17,12 @@ import pytest
 from crdtpad.config import Settings
 from crdtpad.maintenance import export_pad
 from crdtpad.migrate import migrate_etherpad
+from crdtpad.transfer.easysync import base36
 
 PADS = 10_000
 
 
-def b36(n: int) -> str:
-    """Etherpad writes its numbers in base 36."""
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if n == 0:
-            return out
+b36 = base36  # Etherpad writes its numbers in base 36
 
 
 def etherpad(name: str, text: str, *, bold: bool = False, attribs: str | None = None) -> dict[str, object]:

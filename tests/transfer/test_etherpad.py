@@ -19,6 +19,7 @@ import pytest
 from crdtpad.sync.validate import ItemRef, UpdateLimits, validate_update
 from crdtpad.transfer import ImportRejected, Limits
 from crdtpad.transfer.delta import read_delta
+from crdtpad.transfer.easysync import base36
 from crdtpad.transfer.etherpad import MAX_HISTORY, PALETTE, EtherpadRevision, import_etherpad
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -52,14 +53,7 @@ def rejected(data: Any, match: str, limits: Limits = LIMITS) -> None:
     assert content(doc) == "" and chat(doc) == [] and authors(doc) == {}  # nothing half-written
 
 
-def b36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        out = digits[n % 36] + out
-        n //= 36
-        if n == 0:
-            return out
+b36 = base36  # Etherpad writes its numbers in base 36
 
 
 def atext(segments: list[tuple[str, list[int]]]) -> dict[str, str]:

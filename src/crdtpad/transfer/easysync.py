@@ -149,12 +149,12 @@ class ATText:
                 merged.append((piece, attrs))
         ops = []
         for piece, attrs in merged:
-            refs = "".join(f"*{_base36(n)}" for n in sorted(attrs))
+            refs = "".join(f"*{base36(n)}" for n in sorted(attrs))
             lines = piece.split("\n")
             for line in lines[:-1]:
-                ops.append(f"{refs}|1+{_base36(len(line) + 1)}")
+                ops.append(f"{refs}|1+{base36(len(line) + 1)}")
             if lines[-1]:
-                ops.append(f"{refs}+{_base36(len(lines[-1]))}")
+                ops.append(f"{refs}+{base36(len(lines[-1]))}")
         return from_units("".join(piece for piece, _ in merged)), "".join(ops)
 
 
@@ -189,7 +189,8 @@ class _Cursor:
         return first + self._segments[self._index + 1 :]
 
 
-def _base36(n: int) -> str:
+def base36(n: int) -> str:
+    """A number as Etherpad writes it."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:
@@ -199,4 +200,4 @@ def _base36(n: int) -> str:
             return out
 
 
-__all__ = ["ATText", "ChangesetError", "from_units", "units"]
+__all__ = ["ATText", "ChangesetError", "base36", "from_units", "units"]
