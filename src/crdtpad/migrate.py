@@ -131,13 +131,13 @@ def _pad_json(db: sqlite3.Connection, name: str, max_bytes: int) -> str:
                 continue
             found = db.execute("SELECT value FROM store WHERE key = ?", (key,)).fetchone()
             if found is None:
-                break  # the importer leaves this saved revision out
+                break  # the importer would leave this saved revision out: spend nothing on it
             wanted[key] = _replayed_record(json.loads(found[0]))
-        size = len(json.dumps(wanted))
-        if size > room:
-            continue
-        records.update(wanted)
-        room -= size
+        else:
+            size = len(json.dumps(wanted))
+            if size <= room:
+                records.update(wanted)
+                room -= size
     return json.dumps(records)
 
 

@@ -231,3 +231,25 @@ async def test_a_refused_message_leaves_the_store_soon(server: ServerProcess) ->
     assert ids(fresh) == [] and ids(watcher) == [] and watcher.close_code is None
     for y in (fresh, watcher):
         await y.close()
+
+
+async def test_a_message_a_client_already_deleted_is_still_erased_from_the_history(
+    server: ServerProcess,
+) -> None:
+    rude = b"RUDE-a41f07-already-gone-live"
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        csrf = await teacher(c)
+        pad = (await c.post("/api/v1/pads", json={"title": "class"}, headers=csrf)).json()["id"]
+        kid = await YClient(server.ws_url(pad)).connect()
+        say(kid, "m1", rude.decode())
+        await wait_for(kid.all_saved, what="the chat stored")
+        r = await c.post(f"/api/v1/pads/{pad}/revisions", json={"name": "with it"}, headers=csrf)
+        assert r.status_code == 201
+        del kid.doc.get("chat", type=pycrdt.Array)[0]  # any editor may delete a message live
+        await wait_for(kid.all_saved, what="the deletion stored")
+        assert anywhere(server.data_dir, pad, rude)  # the saved revision still holds it
+        r = await c.delete(f"/api/v1/pads/{pad}/chat/m1", headers=csrf)
+        assert r.status_code == 200 and r.json() == {"removed": 0}  # not live, but erased all the same
+        await wait_for(lambda: not anywhere(server.data_dir, pad, rude), what="the message erased")
+        assert (await c.delete(f"/api/v1/pads/{pad}/chat/m1", headers=csrf)).status_code == 404
+        await kid.close()

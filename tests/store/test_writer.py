@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pycrdt
+import pytest
 
 from crdtpad.db import open_db
+from crdtpad.errors import StoreUnavailable
 from crdtpad.metrics import Metrics
 from crdtpad.store.pads import Append, Compaction, SqlitePadStore
 from crdtpad.sync import protocol as p
@@ -22,9 +24,10 @@ class RecordingStore(SqlitePadStore):
 
     committed: list[int]
 
-    async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> None:
-        await super().write(appends, compactions)
+    async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> frozenset[str]:
+        gone = await super().write(appends, compactions)
         self.committed.extend(a.seq for a in appends)
+        return gone
 
 
 async def test_forty_typists_with_a_tiny_queue_commit_in_order(tmp_path: Path) -> None:
@@ -75,3 +78,40 @@ async def test_forty_typists_with_a_tiny_queue_commit_in_order(tmp_path: Path) -
         if isinstance(msg, p.SyncUpdate):
             seen.apply_update(msg.update)
     assert str(seen.get("content", type=pycrdt.Text)) == str(doc.get("content", type=pycrdt.Text))
+
+
+class BrokenOnce(SqlitePadStore):
+    """Answers its first commit with None instead of the set of erased pads: a bug."""
+
+    broken = True
+
+    async def write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> frozenset[str]:
+        gone = await super().write(appends, compactions)
+        if self.broken:
+            self.broken = False
+            return None  # type: ignore[return-value]
+        return gone
+
+
+def typed(text: str) -> bytes:
+    doc: pycrdt.Doc[pycrdt.Text] = pycrdt.Doc()
+    doc.get("content", type=pycrdt.Text).insert(0, text)
+    return doc.get_update()
+
+
+async def test_a_writer_bug_fails_its_rooms_and_the_writer_goes_on(tmp_path: Path) -> None:
+    async with open_db(tmp_path / "db.sqlite3", synchronous="OFF") as (w, r):
+        store = BrokenOnce(w, r)
+        for pad_id in ("A", "B"):
+            await store.create_pad(pad_id, pad_id)
+        async with Rooms(store, RoomLimits(), Metrics()) as rooms:
+            a = await rooms.open("A")
+            client = Connection(ConnectionLimits(), lambda: None)
+            await a.join(client)
+            await a.ingest(None, typed("lost in the bug"), incremental=True)
+            with pytest.raises(StoreUnavailable):
+                await a.wait_committed(a.applied_seq)
+            assert client.close_code == 1011  # it reconnects and resends to a fresh load
+            b = await rooms.open("B")
+            await b.ingest(None, typed("stored"), incremental=True)
+            await asyncio.wait_for(b.wait_committed(b.applied_seq), 10)  # the writer still runs

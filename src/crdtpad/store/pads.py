@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -382,21 +383,36 @@ class SqlitePadStore(SqliteStore):
         return [first + i for i in range(len(revisions))]
 
     async def rewrite_revisions(self, pad_id: str, rewrite: Callable[[bytes], bytes | None]) -> int:
-        """Replace each revision of the pad by ``rewrite(data)`` (None: keep it as it is), in one
-        transaction; how many changed. A revision's number, seq, name and date stay."""
+        """Replace each revision of the pad by ``rewrite(data)`` (None: keep it as it is); how
+        many changed. ``rewrite`` runs in a worker thread, one revision at a time, with no lock
+        held; each replacement is written only if the revision is still the one read. A
+        revision's number, seq, name and date stay."""
+        async with self._write_lock:
+            pass  # a barrier: revisions already waiting to be stored (asyncio.Lock is FIFO) are in
+        async with (
+            self._read_lock,
+            self._r.execute(
+                "SELECT rev, crc FROM pad_revisions WHERE pad_id = ? ORDER BY rev", (pad_id,)
+            ) as cur,
+        ):
+            listed = [(int(rev), int(crc)) for rev, crc in await cur.fetchall()]
+        changed = []
+        for rev, crc in listed:
+            row = await self._fetchone(
+                "SELECT data FROM pad_revisions WHERE pad_id = ? AND rev = ? AND crc = ?", (pad_id, rev, crc)
+            )
+            if row is None:
+                continue  # dropped by retention meanwhile
+            new = await asyncio.to_thread(rewrite, bytes(row[0]))
+            if new is not None:
+                changed.append((new, zlib.crc32(new), pad_id, rev, crc))
+        if not changed:
+            return 0
         async with self._write_lock:
             async with transaction(self._w):
-                async with self._w.execute(
-                    "SELECT rev, data FROM pad_revisions WHERE pad_id = ? ORDER BY rev", (pad_id,)
-                ) as cur:
-                    rows = await cur.fetchall()
-                changed = []
-                for rev, data in rows:
-                    new = rewrite(bytes(data))
-                    if new is not None:
-                        changed.append((new, zlib.crc32(new), pad_id, rev))
                 await self._w.executemany(
-                    "UPDATE pad_revisions SET data = ?, crc = ? WHERE pad_id = ? AND rev = ?", changed
+                    "UPDATE pad_revisions SET data = ?, crc = ? WHERE pad_id = ? AND rev = ? AND crc = ?",
+                    changed,
                 )
         return len(changed)
 

@@ -507,6 +507,13 @@ class BatchWriter:
             self._space.set()
             try:
                 await self._write(batch)
+            except Exception as exc:
+                # A bug, not the store (its errors fail the rooms in _write): the writer must go
+                # on for every other pad; the rooms of this batch reconnect to a fresh load.
+                log.exception("The writer failed on a batch of %d writes", len(batch))
+                for _, room in batch:
+                    if room is not None:
+                        room.fail("writer", f"writer error: {exc!r}")
             finally:
                 for op, _ in batch:
                     left = self._outstanding[op.pad_id] - 1

@@ -4,11 +4,12 @@ from the nearest key revision before it (Etherpad keeps a whole text only on eve
 A changeset is ``Z:<old length><sign><change>`` then ops, then ``$`` and the character bank;
 numbers are base 36 and lengths count UTF-16 code units, as JavaScript does. Ops: ``=N`` keeps
 N units (``*I`` attributes on it set, or with an empty value remove, their attribute on the
-kept text), ``-N`` deletes N, ``+N`` inserts the next N units of the bank with the ``*I``
-attributes; ``|L`` counts the newlines an op spans; text after the last op is kept. Applying one
-checks what Etherpad's own ``checkRep`` does that matters for the result: the old length is the
-text's, every op fits, every attribute number is in the pool, the bank is used exactly, and the
-new length is the one announced.
+kept text, one by one as Etherpad's ``composeAttributes``), ``-N`` deletes N, ``+N`` inserts the
+next N units of the bank with the ``*I`` attributes as given; ``|L`` counts the newlines an op
+spans; text after the last op is kept. Applying one checks what Etherpad's ``applyToText`` and
+``checkRep`` do that matters for the result: the old length is the text's, every op fits and
+spans the newlines it says, every attribute number is in the pool, the bank is used exactly,
+and the new length is the one announced.
 
 Text is held as JavaScript would (astral characters as two surrogate units), in segments that
 share one set of attribute numbers; applying a changeset touches each segment once, not each
@@ -46,11 +47,9 @@ def units(text: str) -> str:
 
 
 def from_units(held: str) -> str:
-    """The text of UTF-16 units; ChangesetError if a surrogate is left without its pair."""
-    try:
-        return held.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-    except UnicodeDecodeError:
-        raise ChangesetError("the text splits a character (a lone UTF-16 surrogate)") from None
+    """The text of UTF-16 units: pairs joined into characters; a surrogate left without its pair
+    stays a lone one, for the importer to treat like one in a head text."""
+    return held.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def _numbers(refs: str, pool: Pool) -> list[int]:
@@ -84,7 +83,7 @@ class ATText:
             at += length
         if at != len(held):
             raise ChangesetError(f"its attribute string covers {at} of its text's {len(held)} units")
-        return cls(segments)
+        return cls(segments, len(segments) + len(attribs))
 
     @property
     def length(self) -> int:
@@ -114,23 +113,20 @@ class ATText:
             pos = op.end()
             numbers = _numbers(op.group(1), pool)
             size = int(op.group(4), 36)
+            lines = int(op.group(2), 36) if op.group(2) is not None else 0
             kind = op.group(3)
             if kind == "+":
                 piece = bank[used : used + size]
                 if len(piece) < size:
                     raise ChangesetError("it inserts more than its character bank holds")
+                _check_lines(kind, lines, piece.count("\n"))
                 used += size
                 out.append((piece, frozenset(numbers)))  # as Etherpad: an insert's attributes as given
-            elif kind == "-":
-                for _ in source.take(size):
-                    pass
             else:
-                keys = {pool[n][0] for n in numbers}
-                added = frozenset(n for n in numbers if pool[n][1] != "")
-                for piece, attrs in source.take(size):
-                    if numbers:
-                        attrs = frozenset(a for a in attrs if pool[a][0] not in keys) | added
-                    out.append((piece, attrs))
+                pieces = list(source.take(size))
+                _check_lines(kind, lines, sum(piece.count("\n") for piece, _ in pieces))
+                if kind == "=":
+                    out += [(piece, _compose(attrs, numbers, pool)) for piece, attrs in pieces]
         out.extend(source.rest())
         if used != len(bank):
             raise ChangesetError(f"it leaves {len(bank) - used} units of its character bank unused")
@@ -140,22 +136,59 @@ class ATText:
         return result
 
     def atext(self) -> tuple[str, str]:
-        """As Etherpad stores it: the text and its attribute string, an op per line piece."""
-        merged: list[Segment] = []
+        """As Etherpad stores it: the text and its attribute string, an op per line piece (runs
+        of equal attributes within a line as one op)."""
+        ops: list[str] = []
+        run: tuple[frozenset[int], int] | None = None  # attributes and length of the open op
+
+        def close() -> None:
+            if run is not None and run[1]:
+                ops.append("".join(f"*{base36(n)}" for n in sorted(run[0])) + f"+{base36(run[1])}")
+
         for piece, attrs in self.segments:
-            if piece and merged and merged[-1][1] == attrs and not merged[-1][0].endswith("\n"):
-                merged[-1] = (merged[-1][0] + piece, attrs)
-            elif piece:
-                merged.append((piece, attrs))
-        ops = []
-        for piece, attrs in merged:
-            refs = "".join(f"*{base36(n)}" for n in sorted(attrs))
-            lines = piece.split("\n")
-            for line in lines[:-1]:
-                ops.append(f"{refs}|1+{base36(len(line) + 1)}")
-            if lines[-1]:
-                ops.append(f"{refs}+{base36(len(lines[-1]))}")
-        return from_units("".join(piece for piece, _ in merged)), "".join(ops)
+            for i, line in enumerate(piece.split("\n")):
+                if i:  # the newline ends the line, and its op with it
+                    size = (run[1] if run is not None and run[0] == attrs else 0) + 1
+                    if run is not None and run[0] != attrs:
+                        close()
+                    refs = "".join(f"*{base36(n)}" for n in sorted(attrs))
+                    ops.append(f"{refs}|1+{base36(size)}")
+                    run = None
+                if line:
+                    if run is not None and run[0] == attrs:
+                        run = (attrs, run[1] + len(line))
+                    else:
+                        close()
+                        run = (attrs, len(line))
+        close()
+        return from_units("".join(piece for piece, _ in self.segments)), "".join(ops)
+
+
+def _check_lines(kind: str, said: int, found: int) -> None:
+    if said != found:
+        raise ChangesetError(f"its op {kind} says {said} newline(s) where the text has {found}")
+
+
+def _compose(attrs: frozenset[int], numbers: list[int], pool: Pool) -> frozenset[int]:
+    """A kept text's attributes after a keep op's, as Etherpad's composeAttributes: one by one
+    in the op's order, each replaces (an empty value: removes) the first with its name, or is
+    added."""
+    if not numbers:
+        return attrs
+    current = sorted(attrs)
+    for number in numbers:
+        name, value = pool[number]
+        for i, have in enumerate(current):
+            if pool[have][0] == name:
+                if value:
+                    current[i] = number
+                else:
+                    del current[i]
+                break
+        else:
+            if value:
+                current.append(number)
+    return frozenset(current)
 
 
 class _Cursor:

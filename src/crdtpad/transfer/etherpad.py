@@ -665,24 +665,22 @@ class _Saved:
 
 
 def _saved_revisions(pad: dict[str, Any], head: int | None) -> list[_Saved]:
-    """The pad record's ``savedRevisions``, checked: the most recent ``MAX_SAVED``, by number."""
+    """The pad record's ``savedRevisions``: the most recent ``MAX_SAVED``, by number. They are
+    bookmarks, not content: an entry that names no revision up to the head is ignored rather
+    than refusing the pad (a migration would lose it for a star)."""
     listed = pad.get("savedRevisions")
-    if listed is None:
-        return []
-    if not isinstance(listed, list):
-        raise ImportRejected("The pad record's savedRevisions is not a list.")
     found: dict[int, _Saved] = {}
-    for i, entry in enumerate(listed):
+    for entry in listed if isinstance(listed, list) else ():
         number = entry.get("revNum") if isinstance(entry, dict) else None
         if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-            raise ImportRejected(f"The saved revision {i} of the pad record has no revision number (revNum).")
+            continue
         if head is not None and number > head:
-            raise ImportRejected(
-                f"The saved revision {i} of the pad record is revision {number}, past the head ({head})."
-            )
+            continue
         label = entry.get("label")
         text = clean_text(label)[:MAX_LABEL_CHARS].strip() if isinstance(label, str) else ""
-        found[number] = _Saved(number, text or f"Revision {number}", _timestamp(entry, "savedRevisions"))
+        at = entry.get("timestamp")
+        valid = isinstance(at, int) and not isinstance(at, bool) and 0 <= at <= MAX_TIMESTAMP
+        found[number] = _Saved(number, text or f"Revision {number}", at if valid else None)
     return [found[n] for n in sorted(found)[-MAX_SAVED:]]
 
 
@@ -700,6 +698,8 @@ class _Replay:
     def atext(self, number: int) -> dict[str, str] | None:
         """The atext at revision ``number``; None when it cannot be rebuilt exactly (no whole text
         on its key revision, a revision record missing, or the work bound reached)."""
+        if self.work >= MAX_REPLAY_WORK:
+            return None
         key_number = number - number % KEY_REVISION_EVERY
         if self._at is not None and key_number <= self._at[0] <= number:
             done, state = self._at
@@ -734,8 +734,9 @@ class _Replay:
                     f"The revision record {_show(key)} is refused: its changeset does not apply: {error}."
                 ) from None
             if self.work + state.work > MAX_REPLAY_WORK:
+                self.work += state.work  # spent all the same: later ones find the bound reached
                 return None
-        self.work += state.work
+        self.work += state.work + len(state.segments)  # and writing it out
         state.work = 0
         self._at = (number, state)
         text, attribs = state.atext()
