@@ -239,15 +239,23 @@ class SqlitePadStore(SqliteStore):
     async def _write(self, appends: Sequence[Append], compactions: Sequence[Compaction]) -> frozenset[str]:
         w = self._w
         async with transaction(w):
-            gone = await self._tombstones(w, {a.pad_id for a in appends} | {c.pad_id for c in compactions})
-            if gone:
+            gone: frozenset[str] = frozenset()
+            if compactions:  # rare: one look for the tombstones among the batch's pads
+                gone = await self._tombstones(
+                    w, {a.pad_id for a in appends} | {c.pad_id for c in compactions}
+                )
                 appends = [a for a in appends if a.pad_id not in gone]
                 compactions = [c for c in compactions if c.pad_id not in gone]
             if appends:
-                await w.executemany(
-                    "INSERT INTO pad_updates (pad_id, seq, data, crc) VALUES (?, ?, ?, ?)",
+                # Every commit: the tombstone check rides in the insert (no extra round trip); only
+                # a short count says to look which pads were erased.
+                cur = await w.executemany(
+                    "INSERT INTO pad_updates (pad_id, seq, data, crc) SELECT ?1, ?2, ?3, ?4 "
+                    "WHERE NOT EXISTS (SELECT 1 FROM pads WHERE id = ?1 AND deleted_at IS NOT NULL)",
                     [(a.pad_id, a.seq, a.data, zlib.crc32(a.data)) for a in appends],
                 )
+                if cur.rowcount != len(appends):
+                    gone |= await self._tombstones(w, {a.pad_id for a in appends})
             for c in compactions:
                 # A later compaction never goes back to an older snapshot.
                 await w.execute(
