@@ -275,7 +275,10 @@ async def run_maintenance(settings: Settings, args: argparse.Namespace) -> str:
         if not args.yes and (await asyncio.to_thread(input, question)).strip().lower() != "y":
             return "Nothing erased."
         if await maintenance.database_in_use(settings):
-            print("crdtpad: a server is running: pads open in a browser keep being served until they unload.")
+            print(
+                "crdtpad: a server is running: a purged pad still open in a browser is closed (4410) "
+                "at its next edit, or within CRDTPAD_COMPACT_INTERVAL_S if it is only read."
+            )
         n = await maintenance.purge_pads(
             settings, [p.id for p in pads], ProgressLine("purging"), idle_minutes=args.idle_minutes
         )
