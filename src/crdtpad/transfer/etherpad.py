@@ -30,7 +30,8 @@ the head itself ends it (its time from ``pad:<id>:revs:<head>`` when the file ha
 record among those read refuses the whole file, naming the record.
 
 Saved revisions (Etherpad's star, the pad record's ``savedRevisions``: ``revNum``, ``label``,
-``timestamp``; the ``MAX_SAVED`` most recent) are rebuilt exactly: from the key revision before
+``timestamp``; the ``MAX_SAVED`` most recent; entries naming no revision up to the head are
+ignored, being bookmarks rather than content) are rebuilt exactly: from the key revision before
 each, its changesets are applied one by one (``easysync``), then the text is decoded like any
 other. Each becomes a revision named ``Etherpad r<N> ★ <label>`` (plain text, at most
 ``MAX_LABEL_CHARS``; ``Revision <N>`` without one), with its revision record's time. A saved
