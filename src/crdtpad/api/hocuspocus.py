@@ -27,17 +27,15 @@ from typing import Any
 import pycrdt
 from starlette.types import Message, Receive, Scope, Send
 
-from crdtpad.api.sync import admit, direct_writer, forget_own_cancel, send_close
+from crdtpad.api.sync import admit, direct_writer, forget_own_cancel, frame_bytes, send_close
 from crdtpad.config import Settings
 from crdtpad.errors import (
     CloseCode,
     CrdtpadError,
-    FrameTooBig,
     InvalidPadId,
     ProtocolError,
     RateLimited,
     StoreUnavailable,
-    TextFrame,
 )
 from crdtpad.permissions import Action
 from crdtpad.services import Services
@@ -286,13 +284,8 @@ class HocuspocusSocket:
                 return
             if self.closing:
                 continue  # closing: wait for the peer's answer, ignore what it still sends
-            data = message.get("bytes")
             try:
-                if data is None:
-                    raise TextFrame("text frames are not part of the protocol", "text_frame")
-                metrics.bytes_in.inc(len(data))
-                if len(data) > max_frame:
-                    raise FrameTooBig(f"frame of {len(data)} bytes exceeds {max_frame}", "frame_too_big")
+                data = frame_bytes(message, metrics, max_frame)
                 frame = hp.decode_frame(data)
                 metrics.messages_in.labels(_TYPE_NAMES[type(frame)]).inc()
                 await self._dispatch(frame, len(data))

@@ -31,6 +31,7 @@ from crdtpad.errors import (
     ProtocolError,
     TextFrame,
 )
+from crdtpad.metrics import Metrics
 from crdtpad.permissions import Action, Rights
 from crdtpad.services import Services
 from crdtpad.sync import protocol as p
@@ -64,6 +65,17 @@ async def send_close(send: Send, code: int, reason: str) -> bool:
     except (OSError, RuntimeError):
         pass
     return True
+
+
+def frame_bytes(message: Message, metrics: Metrics, max_frame: int) -> bytes:
+    """A received frame's bytes, counted; TextFrame or FrameTooBig if it is not one to read."""
+    data: bytes | None = message.get("bytes")
+    if data is None:
+        raise TextFrame("text frames are not part of the protocol", "text_frame")
+    metrics.bytes_in.inc(len(data))
+    if len(data) > max_frame:
+        raise FrameTooBig(f"frame of {len(data)} bytes exceeds {max_frame}", "frame_too_big")
+    return data
 
 
 def forget_own_cancel() -> None:
@@ -322,13 +334,8 @@ class _Socket:
                 return
             if conn.close_code is not None:
                 continue  # closing: wait for the peer's answer, ignore what it still sends
-            data = message.get("bytes")
             try:
-                if data is None:
-                    raise TextFrame("text frames are not part of the protocol", "text_frame")
-                metrics.bytes_in.inc(len(data))
-                if len(data) > max_frame:
-                    raise FrameTooBig(f"frame of {len(data)} bytes exceeds {max_frame}", "frame_too_big")
+                data = frame_bytes(message, metrics, max_frame)
                 conn.take_token()
                 msg = p.decode_message(data)
                 metrics.messages_in.labels(_TYPE_NAMES.get(data[0], "other")).inc()
