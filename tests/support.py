@@ -440,3 +440,48 @@ async def person(server: ServerProcess, prefix: str = "u") -> AsyncIterator[Pers
         yield who
     finally:
         await who.http.aclose()
+
+
+def socket_that_never_reads(port: int, path: str, first: bytes | None = None) -> socket.socket:
+    """A WebSocket to ``path`` with a tiny receive buffer that never reads (after sending ``first``,
+    one binary frame, once the upgrade is answered): the slow consumer of the 1013 tests."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    if first is not None:
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += s.recv(1)
+        assert answer.startswith(b"HTTP/1.1 101"), answer
+        mask = os.urandom(4)
+        assert len(first) < 126
+        s.sendall(
+            bytes((0x82, 0x80 | len(first))) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(first))
+        )
+    return s
+
+
+async def flood_until_the_sleeper_leaves(
+    server: ServerProcess, writer: YClient, baseline: float, closed_before: float
+) -> None:
+    """Type 9 MB on ``writer``'s pad (more than the kernel buffers and a 1 MiB send queue) until a
+    client there that never reads is closed 1013; then it must leave the room within the close
+    timeout (it never reads our close frame either). ``baseline``: connections open before both."""
+    for i in range(90):
+        writer.type(f"{i:04d}" + "x" * 100_000)
+        await asyncio.sleep(0.02)
+        if server.metric("crdtpad_closes_total", code="1013") > closed_before:
+            break
+    await wait_for(
+        lambda: server.metric("crdtpad_closes_total", code="1013") > closed_before,
+        timeout=20,
+        what="the sleeper to be closed",
+    )
+    await wait_for(
+        lambda: server.metric("crdtpad_connections_open") == baseline + 1,  # the writer
+        timeout=15,
+        what="it to leave",
+    )

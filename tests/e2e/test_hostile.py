@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,7 +17,13 @@ import pytest
 import websockets
 
 from crdtpad.sync import protocol as p
-from tests.support import ServerProcess, YClient, wait_for
+from tests.support import (
+    ServerProcess,
+    YClient,
+    flood_until_the_sleeper_leaves,
+    socket_that_never_reads,
+    wait_for,
+)
 
 MAX_FRAME = 256 * 1024
 
@@ -249,41 +254,14 @@ async def test_slow_consumer_is_closed_1013(strict: ServerProcess) -> None:
     async with bystanders(strict):
         baseline = strict.metric("crdtpad_connections_open")
         closed_before = strict.metric("crdtpad_closes_total", code="1013")
-        sleeper = _raw_socket_that_never_reads(strict.port, pad_id)
+        sleeper = socket_that_never_reads(strict.port, f"/sync/{pad_id}")
         writer = await YClient(strict.ws_url(pad_id)).connect()
         try:
-            for i in range(90):  # 9 MB, more than the kernel buffers and our 1 MiB queue together
-                writer.type(f"{i:04d}" + "x" * 100_000)
-                await asyncio.sleep(0.02)
-                if i % 10 == 0 and strict.metric("crdtpad_closes_total", code="1013") > closed_before:
-                    break
-            await wait_for(
-                lambda: strict.metric("crdtpad_closes_total", code="1013") > closed_before,
-                timeout=20,
-                what="the slow consumer to be closed",
-            )
-            # It never reads our close frame either: within the close timeout it leaves the room.
-            await wait_for(
-                lambda: strict.metric("crdtpad_connections_open") == baseline + 1,  # the writer
-                timeout=15,
-                what="it to leave",
-            )
+            await flood_until_the_sleeper_leaves(strict, writer, baseline, closed_before)
             assert writer.close_code is None
         finally:
             await writer.close()
             sleeper.close()
-
-
-def _raw_socket_that_never_reads(port: int, pad_id: str) -> socket.socket:
-    s = socket.create_connection(("127.0.0.1", port))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.sendall(
-        (
-            f"GET /sync/{pad_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    return s
 
 
 async def test_unknown_pad_and_bad_ids(strict: ServerProcess, tmp_path: Path) -> None:
@@ -327,7 +305,7 @@ async def test_a_peer_that_stops_answering_pings_is_dropped(tmp_path: Path) -> N
         tmp_path / "data", CRDTPAD_WS_PING_INTERVAL_S="0.5", CRDTPAD_WS_PING_TIMEOUT_S="0.5"
     ) as server:
         pad_id = server.create_pad()
-        silent = _raw_socket_that_never_reads(server.port, pad_id)
+        silent = socket_that_never_reads(server.port, f"/sync/{pad_id}")
 
         await wait_for(
             lambda: server.metric("crdtpad_connections_open") == 1.0, what="the silent peer to join"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +16,14 @@ import pytest
 
 from crdtpad.sync import protocol as p
 from tests.hocuspocus.clients import HocuspocusNode, RawClient, auth, frame, hp_url, step1, update
-from tests.support import ServerProcess, YClient, person, wait_for
+from tests.support import (
+    ServerProcess,
+    YClient,
+    flood_until_the_sleeper_leaves,
+    person,
+    socket_that_never_reads,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.node, pytest.mark.usefixtures("hocuspocus_provider")]
 
@@ -275,48 +280,15 @@ async def test_a_socket_that_stops_reading_is_closed_1013_and_leaves(strict: Ser
     async with bystanders(strict):
         baseline = strict.metric("crdtpad_connections_open")
         closed_before = strict.metric("crdtpad_closes_total", code="1013")
-        sleeper = _socket_that_never_reads(strict.port, auth(x))
+        sleeper = socket_that_never_reads(strict.port, "/hocuspocus", auth(x))
         writer = await YClient(strict.ws_url(x)).connect()
         try:
             await wait_for(
                 lambda: strict.metric("crdtpad_connections_open") == baseline + 2,
                 what="the sleeper to join",
             )
-            for i in range(90):  # 9 MB: more than the kernel buffers and the 1 MiB send queue
-                writer.type(f"{i:04d}" + "x" * 100_000)
-                await asyncio.sleep(0.02)
-                if strict.metric("crdtpad_closes_total", code="1013") > closed_before:
-                    break
-            await wait_for(
-                lambda: strict.metric("crdtpad_closes_total", code="1013") > closed_before,
-                timeout=20,
-                what="the sleeper to be closed",
-            )
-            # It does not read our close frame either: within the close timeout it leaves the room.
-            await wait_for(
-                lambda: strict.metric("crdtpad_connections_open") == baseline + 1,
-                timeout=15,
-                what="it to leave",
-            )
+            await flood_until_the_sleeper_leaves(strict, writer, baseline, closed_before)
             assert writer.close_code is None
         finally:
             await writer.close()
             sleeper.close()
-
-
-def _socket_that_never_reads(port: int, first: bytes) -> socket.socket:
-    """A WebSocket to /hocuspocus that sends one frame and then never reads again."""
-    s = socket.create_connection(("127.0.0.1", port))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.sendall(
-        b"GET /hocuspocus HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    answer = b""
-    while b"\r\n\r\n" not in answer:
-        answer += s.recv(1)
-    assert answer.startswith(b"HTTP/1.1 101"), answer
-    mask = os.urandom(4)
-    assert len(first) < 126
-    s.sendall(bytes((0x82, 0x80 | len(first))) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(first)))
-    return s
