@@ -430,10 +430,14 @@ class Room:
         if self.deleted:
             return
         log.warning("Pad %s was erased while loaded: closing its clients", self.pad_id)
+        self.cut_off()
+        self._rooms.events.pad_deleted(self.pad_id)
+
+    def cut_off(self) -> None:
+        """The pad is deleted: close every client with 4410, drop the room, wake its waiters."""
         self.deleted = self.failed = True  # the writer drops what it still holds for it
         self.close_all(CloseCode.PAD_DELETED, "the pad was deleted")
         self._rooms.forget(self)
-        self._rooms.events.pad_deleted(self.pad_id)
         self._wake()
 
     def snapshot(self) -> Compaction:
@@ -825,10 +829,7 @@ class Rooms:
                 await asyncio.wait([pending])
             room = self._rooms.get(pad_id)
             if room is not None:
-                room.deleted = room.failed = True  # the writer drops what it still holds for it
-                room.close_all(CloseCode.PAD_DELETED, "the pad was deleted")
-                self.forget(room)
-                room._wake()
+                room.cut_off()
             await self.writer.settled(pad_id)
             yield
             self.events.pad_deleted(pad_id)
