@@ -28,7 +28,7 @@ from crdtpad.errors import CrdtpadError
 from crdtpad.pads import import_doc, new_id
 from crdtpad.store.pads import SqlitePadStore
 from crdtpad.sync.rooms import PAD_ID_RE
-from crdtpad.transfer.etherpad import KEY_REVISION_EVERY, MAX_HISTORY, MAX_RECORD_NUMBER, MAX_SAVED
+from crdtpad.transfer.etherpad import KEY_REVISION_EVERY, MAX_HISTORY, MAX_RECORD_NUMBER, saved_revisions
 
 log = logging.getLogger(__name__)
 
@@ -143,18 +143,9 @@ def _pad_json(db: sqlite3.Connection, name: str, max_bytes: int) -> str:
 
 def _saved_numbers(pad: object, head: object) -> list[int]:
     """The pad's saved revisions below its head that the importer reads, newest first."""
-    listed = pad.get("savedRevisions") if isinstance(pad, dict) else None
-    if not isinstance(listed, list) or isinstance(head, bool) or not isinstance(head, int):
-        return []
-    numbers = {
-        entry["revNum"]
-        for entry in listed
-        if isinstance(entry, dict)
-        and isinstance(entry.get("revNum"), int)
-        and not isinstance(entry["revNum"], bool)
-        and 0 <= entry["revNum"] < head
-    }
-    return sorted(numbers, reverse=True)[:MAX_SAVED]
+    if not isinstance(pad, dict) or isinstance(head, bool) or not isinstance(head, int):
+        return []  # the importer refuses such a pad record itself
+    return [s.number for s in reversed(saved_revisions(pad, head)) if s.number < head]
 
 
 def _replayed_record(value: object) -> object:

@@ -659,18 +659,20 @@ History = list[tuple[int, int, list[Run], list[str], str | None]]  # number, tim
 
 
 @dataclass(frozen=True, slots=True)
-class _Saved:
+class SavedRevision:
+    """An Etherpad saved ("starred") revision: its number, label and when it was saved."""
+
     number: int
     label: str
     at: int | None
 
 
-def _saved_revisions(pad: dict[str, Any], head: int | None) -> list[_Saved]:
+def saved_revisions(pad: dict[str, Any], head: int | None) -> list[SavedRevision]:
     """The pad record's ``savedRevisions``: the most recent ``MAX_SAVED``, by number. They are
     bookmarks, not content: an entry that names no revision up to the head is ignored rather
     than refusing the pad (a migration would lose it for a star)."""
     listed = pad.get("savedRevisions")
-    found: dict[int, _Saved] = {}
+    found: dict[int, SavedRevision] = {}
     for entry in listed if isinstance(listed, list) else ():
         number = entry.get("revNum") if isinstance(entry, dict) else None
         if isinstance(number, bool) or not isinstance(number, int) or number < 0:
@@ -681,7 +683,7 @@ def _saved_revisions(pad: dict[str, Any], head: int | None) -> list[_Saved]:
         text = clean_text(label)[:MAX_LABEL_CHARS].strip() if isinstance(label, str) else ""
         at = entry.get("timestamp")
         valid = isinstance(at, int) and not isinstance(at, bool) and 0 <= at <= MAX_TIMESTAMP
-        found[number] = _Saved(number, text or f"Revision {number}", at if valid else None)
+        found[number] = SavedRevision(number, text or f"Revision {number}", at if valid else None)
     return [found[n] for n in sorted(found)[-MAX_SAVED:]]
 
 
@@ -750,7 +752,7 @@ def _history(
     head: int | None,
     pad_pool: Callable[[], dict[int, tuple[str, str]]],
     limits: Limits,
-    saved: list[_Saved],
+    saved: list[SavedRevision],
     prefix: str,
 ) -> History:
     """The key revisions with a text and the saved revisions below the head that can be
@@ -841,7 +843,7 @@ def import_etherpad(doc: pycrdt.Doc[Any], data: str | bytes, limits: Limits) -> 
         if author:
             info(author)
     messages = _chat(records, pad_id, chat_head, info)
-    saved = _saved_revisions(pad, head)
+    saved = saved_revisions(pad, head)
     history = _history(records, numbered, head, pad_pool, limits, saved, prefix)
     head_label = next((s.label for s in saved if s.number == head), None)
     head_key, head_at = f"{prefix}{head}", None
@@ -861,4 +863,11 @@ def import_etherpad(doc: pycrdt.Doc[Any], data: str | bytes, limits: Limits) -> 
     return revisions
 
 
-__all__ = ["KEY_REVISION_EVERY", "MAX_HISTORY", "EtherpadRevision", "import_etherpad"]
+__all__ = [
+    "KEY_REVISION_EVERY",
+    "MAX_HISTORY",
+    "EtherpadRevision",
+    "SavedRevision",
+    "import_etherpad",
+    "saved_revisions",
+]
